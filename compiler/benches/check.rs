@@ -1,0 +1,89 @@
+//! Parse + resolve of a generated 5,000-line mapping file (target: < 30 ms).
+//!
+//! Run with `cargo bench -p mapwright-compiler --bench check`; results are
+//! recorded in BENCHMARKS.md.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mapwright_compiler::resolve::{EmbeddedStdlib, Workspace};
+use std::fmt::Write as _;
+use std::hint::black_box;
+
+/// A realistic mapping file of about `lines` lines: params, value tables and
+/// invoice mappings with loops, lookups, lambdas and interpolation.
+fn generate(lines: usize) -> String {
+    let mut out = String::from(
+        "use canonical.invoice.{Invoice, TaxCategory}\nuse sap.s4.supplier_invoice.SupplierInvoice\n\n",
+    );
+    let mut index = 0;
+    while out.lines().count() < lines {
+        let _ = write!(
+            out,
+            r#"/// Company code for variant {index}.
+param company_code_{index}: String(4) = "C{index:03}"
+param cost_center_{index}: String = "CC{index}"
+
+table tax_code_{index}: TaxCategory -> String {{
+  standard => "V1"
+  reduced => "V2"
+  zero => "V0"
+  exempt => "V0"
+  reverse_charge => "R1"
+  export => "V0"
+}}
+
+table supplier_{index}: String -> String external
+
+mapping invoice_{index}(inv: Invoice) -> SupplierInvoice {{
+  let kept = inv.lines where it.quantity != 0 and it.net_amount > 0
+  CompanyCode = company_code_{index}
+  DocumentDate = inv.issued_on
+  PostingDate = inv.due_on
+  InvoicingParty = required(supplier_{index}[inv.supplier.id], "supplier {{inv.supplier.id}} not yet in SAP")
+  SupplierInvoiceIDByInvcgParty = inv.number
+  DocumentCurrency = inv.currency
+  InvoiceGrossAmount = round(sum(kept, l => l.net_amount * (1 + l.tax.rate / 100)), 2)
+  DocumentHeaderText = if inv.notes == none {{ "none" }} else {{ inv.notes ?? "" }}
+  to_SupplierInvoiceItemGLAcct = for l, i in kept where l.tax.category != TaxCategory.exempt {{
+    SupplierInvoiceItem = pad_left(text((i + 1) * 10), 6, "0")
+    CompanyCode = company_code_{index}
+    GLAccount = "0000400000"
+    SupplierInvoiceItemAmount = l.net_amount
+    DocumentCurrency = inv.currency
+    TaxCode = tax_code_{index}[l.tax.category] ?? "V0"
+    PurchaseOrder = l.po_number
+    CostCenter = l.cost_center ?? cost_center_{index}
+    SupplierInvoiceItemText = "{{l.sku}}: {{l.description}}"
+  }}
+}}
+
+"#
+        );
+        index += 1;
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let source = generate(5_000);
+    let lines = source.lines().count();
+    let mut group = c.benchmark_group("check");
+    group.bench_function(format!("parse_resolve_{lines}_lines"), |b| {
+        b.iter(|| {
+            let mut workspace = Workspace::new(EmbeddedStdlib);
+            let result = workspace.check("generated.map", black_box(source.as_bytes().to_vec()), None);
+            assert!(result.diagnostics.is_empty(), "the generated file must be clean");
+            black_box(result);
+        });
+    });
+    group.bench_function(format!("parse_only_{lines}_lines"), |b| {
+        b.iter(|| {
+            let mut db = mapwright_compiler::source::SourceDb::new();
+            let file = db.add_text("generated.map", source.clone(), mapwright_compiler::source::Origin::User);
+            black_box(mapwright_compiler::syntax::parse(file, black_box(&source)));
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,131 @@
+//! `mapc`, the Mapwright compiler's command line: `check` and `explain`.
+//!
+//! The CLI owns everything the library must not do: reading files, finding
+//! the project root, choosing colours, exit codes. Exit codes: 0 clean, 1 a
+//! file has errors, 2 the command itself was wrong (usage, missing paths).
+
+mod check;
+mod loader;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The Mapwright compiler.
+#[derive(Parser, Debug)]
+#[command(name = "mapc", version, about = "The Mapwright compiler: check mappings and schemas", long_about = None)]
+struct Cli {
+    /// Use the standard library in this folder instead of the embedded one
+    /// (for developing the standard library itself).
+    #[arg(long, global = true, value_name = "DIR")]
+    stdlib: Option<PathBuf>,
+
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// When to colour terminal output.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// How to print diagnostics.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// For people: source excerpts, labels and help, on stderr.
+    Human,
+    /// One JSON object per line on stdout, for CI and editors.
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and check `.map` and `.schema` files (folders are searched).
+    Check {
+        /// Files and folders to check.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+        /// Treat warnings as errors (exit 1).
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Print the long explanation of a diagnostic code, with examples.
+    Explain {
+        /// The code, e.g. E0101.
+        #[arg(required_unless_present = "list")]
+        code: Option<String>,
+        /// List every code with its title.
+        #[arg(long)]
+        list: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Deeply nested input is bounded by the parser, but checking still
+    // recurses; a generous stack keeps the limits, not the stack, in charge.
+    let worker = std::thread::Builder::new()
+        .name("mapc".to_owned())
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || run(cli));
+    match worker.map(|handle| handle.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => {
+            eprintln!("error: mapc crashed; this is a bug, please report it with the input that caused it");
+            ExitCode::from(101)
+        }
+        Err(error) => {
+            eprintln!("error: could not start: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Check {
+            paths,
+            format,
+            deny_warnings,
+        } => check::run(&paths, cli.stdlib.as_deref(), format, cli.color, deny_warnings),
+        Command::Explain { code, list } => explain(code.as_deref(), list),
+    }
+}
+
+fn explain(code: Option<&str>, list: bool) -> ExitCode {
+    use mapwright_compiler::diagnostics::Code;
+    if list {
+        for code in Code::ALL {
+            println!("{}  {}", code.as_str(), code.title());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let Some(text) = code else {
+        return ExitCode::from(2);
+    };
+    match Code::parse(text) {
+        Some(code) => {
+            println!("{}: {}\n", code.as_str(), code.title());
+            print!("{}", code.explanation());
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("error: `{text}` is not a Mapwright diagnostic code");
+            eprintln!("       `mapc explain --list` lists them all");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The Mapwright compiler as a library: parse, resolve and check `.map` and
+//! `.schema` files, and report diagnostics.
+//!
+//! Architecture invariant: this library is pure. It does no file or network
+//! IO, starts no threads, knows nothing of async runtimes or of the language
+//! server protocol. Source text comes in through [`source::SourceDb`] and a
+//! [`resolve::ModuleLoader`]; diagnostics go out as values. The `mapc`
+//! binary, the language server and the runtime wrap it.
+
+pub mod builtins;
+pub mod diagnostics;
+pub mod resolve;
+pub mod source;
+pub mod span;
+pub mod syntax;
+pub mod types;
