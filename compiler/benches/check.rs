@@ -11,9 +11,8 @@ use std::hint::black_box;
 /// A realistic mapping file of about `lines` lines: params, value tables and
 /// invoice mappings with loops, lookups, lambdas and interpolation.
 fn generate(lines: usize) -> String {
-    let mut out = String::from(
-        "use canonical.invoice.{Invoice, TaxCategory}\nuse sap.s4.supplier_invoice.SupplierInvoice\n\n",
-    );
+    let mut out =
+        String::from("use canonical.invoice.{Invoice, TaxCategory}\nuse sap.s4.supplier_invoice.SupplierInvoice\n\n");
     let mut index = 0;
     while out.lines().count() < lines {
         let _ = write!(
@@ -78,7 +77,11 @@ fn bench(c: &mut Criterion) {
     group.bench_function(format!("parse_only_{lines}_lines"), |b| {
         b.iter(|| {
             let mut db = mapwright_compiler::source::SourceDb::new();
-            let file = db.add_text("generated.map", source.clone(), mapwright_compiler::source::Origin::User);
+            let file = db.add_text(
+                "generated.map",
+                source.clone(),
+                mapwright_compiler::source::Origin::User,
+            );
             black_box(mapwright_compiler::syntax::parse(file, black_box(&source)));
         });
     });

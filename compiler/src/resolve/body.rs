@@ -482,6 +482,7 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             Some(DefKind::Param(ty)) => Value::Typed(ty),
             Some(DefKind::Table(key, value)) => Value::Table(key, value),
             Some(DefKind::Enum(id)) => Value::EnumType(id),
+            Some(DefKind::Unresolved) => Value::Typed(None),
             Some(DefKind::Record(_)) => {
                 self.diagnostics.push(
                     Diagnostic::new(

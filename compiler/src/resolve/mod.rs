@@ -120,6 +120,9 @@ pub enum DefKind {
     Mapping(Vec<Option<Ty>>, Option<Ty>),
     /// A `fn`: parameter types and result.
     Function(Vec<Option<Ty>>, Option<Ty>),
+    /// A name whose import failed (already reported): uses of it are not
+    /// reported again.
+    Unresolved,
 }
 
 /// A name in a module's scope.
@@ -592,7 +595,16 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
         let mut found = Vec::new();
         let loaded = self.ws.load_module(&path, from, &mut found);
         self.diagnostics.extend(found);
-        let Some(target) = loaded else { return };
+        let Some(target) = loaded else {
+            for name in &use_decl.names {
+                let location = Location {
+                    file: self.file,
+                    span: name.local().span,
+                };
+                self.define(name.local(), DefKind::Unresolved, location);
+            }
+            return;
+        };
         if !self.info().uses.contains(&target) {
             self.info().uses.push(target);
         }
@@ -606,7 +618,22 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                 Some(def) if matches!(def.kind, DefKind::Record(_) | DefKind::Enum(_)) => {
                     self.define(name.local(), def.kind, def.location);
                 }
+                Some(Def {
+                    kind: DefKind::Unresolved,
+                    ..
+                }) => {
+                    let location = Location {
+                        file: self.file,
+                        span: name.local().span,
+                    };
+                    self.define(name.local(), DefKind::Unresolved, location);
+                }
                 _ => {
+                    let location = Location {
+                        file: self.file,
+                        span: name.local().span,
+                    };
+                    self.define(name.local(), DefKind::Unresolved, location);
                     let candidates: Vec<String> = self
                         .ws
                         .module(target)
@@ -996,6 +1023,7 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
             Some(DefKind::Record(_) | DefKind::Enum(_)) => {
                 self.bad_args(path, args, &format!("`{name}` takes no arguments"))
             }
+            Some(DefKind::Unresolved) => None,
             _ => {
                 let mut candidates: Vec<String> = SCALAR_NAMES.iter().map(|s| (*s).to_owned()).collect();
                 candidates.extend(

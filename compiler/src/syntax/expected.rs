@@ -53,7 +53,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::none_lit => "`none`",
         Rule::path => "a name or dotted path",
         Rule::type_ref | Rule::named_type => "a type",
-        Rule::list_type => "a list type `[T]`",
+        Rule::list_type => "a type",
         Rule::type_args => "type arguments `(n)`",
         Rule::optional_mark => "`?`",
         Rule::annotation | Rule::annotation_name => "an annotation (`@…`)",
@@ -160,6 +160,12 @@ pub fn describe_expected(error: &Error<Rule>) -> Option<String> {
                 words.insert(text.to_owned());
             }
         }
+    }
+    // A type may start with `[` or a name; "a type" says both.
+    if words.contains("a type") {
+        words.remove("`[`");
+        words.remove("a name");
+        words.remove("a name or dotted path");
     }
     // Openers that only start an expression are covered by "an expression".
     if words.contains("an expression") || words.contains("an operator") {

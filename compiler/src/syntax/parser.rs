@@ -1804,14 +1804,42 @@ mod tests {
     }
 
     #[test]
-    fn scratch() {
-        let (db, parsed) = parse_text(
-            "use canonical.invoice.{Invoice, TaxCategory}\nparam x: String = \"a{b}c\"\nmapping m(inv: Invoice) -> Out {\n  A = inv.x +\n  B = 1\n  C { D = 2 E = }\n  F = for l, i in inv.lines where l.q != 0 { G = sum(l.xs, x => x.a * 2) }\n}\nrecord R { a: String b: Int? }\n",
-        );
-        eprintln!("{}", crate::syntax::dump::dump(&parsed.module));
-        eprintln!(
-            "{}",
-            crate::diagnostics::render::to_plain_text(&db, &parsed.diagnostics)
+    fn every_item_parses_alone_after_a_broken_one() {
+        let (_, parsed) = parse_text("param : String\nparam ok: String = \"x\"\n");
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert!(matches!(parsed.module.items[1].kind, ItemKind::Param(_)));
+    }
+
+    #[test]
+    fn a_broken_statement_keeps_its_neighbours() {
+        let (_, parsed) = parse_text("mapping m(a: A) -> B {\n  X = 1\n  Y = = 2\n  Z { W = 3 }\n}\n");
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        let ItemKind::Mapping(mapping) = &parsed.module.items[0].kind else {
+            panic!("expected a mapping")
+        };
+        let kinds: Vec<&str> = mapping
+            .body
+            .stmts
+            .iter()
+            .map(|s| match s.kind {
+                StmtKind::Assign { .. } => "assign",
+                StmtKind::Nested { .. } => "nested",
+                StmtKind::Error => "error",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["assign", "error", "nested"]);
+    }
+
+    #[test]
+    fn precedence_and_associativity() {
+        let (_, parsed) = parse_text("param x: Int = a ?? b ?? c + d * e - f where g or h and i == j\n");
+        let ItemKind::Param(param) = &parsed.module.items[0].kind else {
+            panic!()
+        };
+        assert_eq!(
+            crate::syntax::dump::expr(param.default.as_ref().unwrap()),
+            "(where (?? a (?? b (- (+ c (* d e)) f))) (or g (and h (== i j))))"
         );
     }
 }

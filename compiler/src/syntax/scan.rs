@@ -214,9 +214,18 @@ impl Scanner<'_> {
         if token.kind == TokenKind::Word
             && token.depth == 0
             && self.is_item_keyword(token.span)
-            && !self
-                .last_significant
-                .is_some_and(|prev| prev.kind == TokenKind::Punct && self.text.get(prev.span.range()) == Some("."))
+            && (self
+                .out
+                .tokens
+                .last()
+                .is_none_or(|last| last.kind == TokenKind::Newline)
+                || !self.last_significant.is_some_and(|prev| {
+                    let word = self.text.get(prev.span.range()).unwrap_or("");
+                    // `a.record` is a field; `schema schema.x` and `extend
+                    // record` name, not start, an item.
+                    (prev.kind == TokenKind::Punct && word == ".")
+                        || (prev.kind == TokenKind::Word && ITEM_KEYWORDS.contains(&word))
+                }))
         {
             self.item_starts.push(start);
         }
@@ -632,8 +641,13 @@ mod tests {
 
     #[test]
     fn a_keyword_after_a_dot_is_a_field() {
-        let scanned = scan_text("param x: Int = a.\nrecord\n");
+        let scanned = scan_text("param x: Int = a.record\n");
         assert_eq!(scanned.items.len(), 1);
+        let scanned = scan_text("schema schema.x\nextend record a.B {}\n");
+        assert_eq!(scanned.items.len(), 2);
+        // At the start of a line a keyword starts an item even after a `.`.
+        let scanned = scan_text("use a.\nuse b.C\n");
+        assert_eq!(scanned.items.len(), 2);
     }
 
     #[test]
