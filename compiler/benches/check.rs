@@ -3,6 +3,8 @@
 //! Run with `cargo bench -p mapwright-compiler --bench check`; results are
 //! recorded in BENCHMARKS.md.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use mapwright_compiler::resolve::{EmbeddedStdlib, Workspace};
 use std::fmt::Write as _;

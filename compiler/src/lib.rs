@@ -14,3 +14,10 @@ pub mod source;
 pub mod span;
 pub mod syntax;
 pub mod types;
+
+/// The stack a thread needs to check any input: the nesting limits (256
+/// levels, 1,024 operations per expression) keep recursion bounded, and
+/// this is what the deepest allowed input takes in a debug build, with
+/// room to spare. The CLI and the language server run checks on threads of
+/// this size; tests of extreme inputs do the same.
+pub const REQUIRED_STACK: usize = 64 * 1024 * 1024;

@@ -2,6 +2,8 @@
 //! example; the `map` and `schema` examples are checked: the wrong one must
 //! yield exactly that code, the right one nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
+
 use mapwright_compiler::diagnostics::Code;
 use mapwright_compiler::resolve::{EmbeddedStdlib, Workspace};
 use std::collections::BTreeSet;

@@ -2,6 +2,8 @@
 //! without a diagnostic, and the tree it gives is snapshotted as a compact
 //! dump (reviewed by hand) so a grammar change shows up as a diff.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
+
 use mapwright_compiler::source::{Origin, SourceDb};
 use mapwright_compiler::syntax::{dump::dump, parse};
 

@@ -6,6 +6,8 @@
 //! Every registered code must be expected by some file. See
 //! `tests/ui/README.md`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
+
 use mapwright_compiler::diagnostics::{Code, render};
 use mapwright_compiler::resolve::{EmbeddedStdlib, LoadOutcome, LoadedModule, ModuleLoader, Workspace};
 use mapwright_compiler::source::Origin;

@@ -71,7 +71,6 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
         );
         return parsed;
     }
-    pest::set_error_detail(true);
     let scanned = scan::scan(file, text);
     if text.starts_with('\u{FEFF}') {
         parsed.diagnostics.push(
@@ -224,15 +223,29 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses `span` (plus `suffix`) with `rule`, blanking `{…}` interiors
-    /// when the plain parse fails. Reports the error when both fail.
-    fn parse_chunk(&mut self, rule: Rule, span: Span, suffix: &str) -> Option<(String, Vec<(usize, usize)>)> {
+    /// when the plain parse fails, and hands the chunk pair to `build`.
+    /// Reports the error when both parses fail.
+    fn with_chunk<R>(
+        &mut self,
+        rule: Rule,
+        span: Span,
+        suffix: &str,
+        build: impl FnOnce(&mut Self, Pair<'_, Rule>, &ChunkCtx) -> R,
+    ) -> Option<R> {
         let source = self.text.get(span.range())?;
-        let mut first_error = None;
+        let mut failed = false;
         if !self.poisoned(span) {
             let text = format!("{source}{suffix}");
             match Grammar::parse(rule, &text) {
-                Ok(_) => return Some((text, Vec::new())),
-                Err(error) => first_error = Some(error),
+                Ok(mut pairs) => {
+                    let ctx = ChunkCtx {
+                        base: span.start as usize,
+                        limit: span.end as usize,
+                        blanked: Vec::new(),
+                    };
+                    return pairs.next().map(|pair| build(self, pair, &ctx));
+                }
+                Err(_) => failed = true,
             }
         }
         // Blank the interiors of the chunk's own top-level `{…}` groups.
@@ -286,19 +299,35 @@ impl<'a> Parser<'a> {
             let suffix = scan::missing_closers(&level, self.text);
             let text = format!("{}{suffix}", String::from_utf8_lossy(&bytes));
             match Grammar::parse(rule, &text) {
-                Ok(_) => return Some((text, groups)),
-                Err(error) => {
-                    self.report_pest_error(&error, span);
+                Ok(mut pairs) => {
+                    let ctx = ChunkCtx {
+                        base: span.start as usize,
+                        limit: span.end as usize,
+                        blanked: groups,
+                    };
+                    return pairs.next().map(|pair| build(self, pair, &ctx));
+                }
+                Err(_) => {
+                    self.report_parse_error(rule, &text, span);
                     return None;
                 }
             }
         }
-        if let Some(error) = first_error
-            && !self.poisoned(span)
-        {
-            self.report_pest_error(&error, span);
+        if failed && !self.poisoned(span) {
+            self.report_parse_error(rule, &format!("{source}{suffix}"), span);
         }
         None
+    }
+
+    /// Parses `text` again with pest's error detail on (it slows parsing, so
+    /// it is on only for the failing chunk) and reports the error.
+    fn report_parse_error(&mut self, rule: Rule, text: &str, span: Span) {
+        pest::set_error_detail(true);
+        let result = Grammar::parse(rule, text);
+        pest::set_error_detail(false);
+        if let Err(error) = result {
+            self.report_pest_error(&error, span);
+        }
     }
 
     fn report_pest_error(&mut self, error: &pest::error::Error<Rule>, span: Span) {
@@ -341,36 +370,17 @@ impl<'a> Parser<'a> {
 
     fn parse_item(&mut self, span: Span, suffix: &str) -> Item {
         let doc = self.docs.remove(&(span.start as usize));
-        let Some((text, blanked)) = self.parse_chunk(Rule::item_chunk, span, suffix) else {
-            return Item {
-                kind: ItemKind::Error,
+        let kind = self
+            .with_chunk(
+                Rule::item_chunk,
                 span,
-                doc,
-            };
-        };
-        let Ok(mut pairs) = Grammar::parse(Rule::item_chunk, &text) else {
-            return Item {
-                kind: ItemKind::Error,
-                span,
-                doc,
-            };
-        };
-        let chunk = ChunkCtx {
-            base: span.start as usize,
-            limit: span.end as usize,
-            blanked,
-        };
-        let Some(item) = pairs
-            .next()
-            .and_then(|chunk_pair| chunk_pair.into_inner().find(|pair| pair.as_rule() != Rule::EOI))
-        else {
-            return Item {
-                kind: ItemKind::Error,
-                span,
-                doc,
-            };
-        };
-        let kind = self.item(&chunk, item);
+                suffix,
+                |parser, chunk_pair, ctx| match chunk_pair.into_inner().find(|pair| pair.as_rule() != Rule::EOI) {
+                    Some(item) => parser.item(ctx, item),
+                    None => ItemKind::Error,
+                },
+            )
+            .unwrap_or(ItemKind::Error);
         Item { kind, span, doc }
     }
 
@@ -1055,26 +1065,20 @@ impl<'a> Parser<'a> {
         for chunk_span in self.split_body(interior) {
             let chunk_tokens = self.tokens_in(chunk_span);
             let suffix = scan::missing_closers(chunk_tokens, self.text);
-            let Some((text, blanked)) = self.parse_chunk(kind.rule(), chunk_span, &suffix) else {
-                out.broken.push(chunk_span);
-                continue;
-            };
-            let Ok(mut pairs) = Grammar::parse(kind.rule(), &text) else {
-                out.broken.push(chunk_span);
-                continue;
-            };
-            let ctx = ChunkCtx {
-                base: chunk_span.start as usize,
-                limit: chunk_span.end as usize,
-                blanked,
-            };
-            let Some(chunk_pair) = pairs.next() else { continue };
-            for member in chunk_pair.into_inner() {
-                if member.as_rule() == member_rule
-                    && let Some(item) = build(self, &ctx, member)
-                {
-                    out.items.push(item);
+            let built = self.with_chunk(kind.rule(), chunk_span, &suffix, |parser, chunk_pair, ctx| {
+                let mut items = Vec::new();
+                for member in chunk_pair.into_inner() {
+                    if member.as_rule() == member_rule
+                        && let Some(item) = build(parser, ctx, member)
+                    {
+                        items.push(item);
+                    }
                 }
+                items
+            });
+            match built {
+                Some(items) => out.items.extend(items),
+                None => out.broken.push(chunk_span),
             }
         }
         out
@@ -1158,26 +1162,19 @@ impl<'a> Parser<'a> {
         for chunk_span in self.split_body(interior) {
             let chunk_tokens = self.tokens_in(chunk_span);
             let suffix = scan::missing_closers(chunk_tokens, self.text);
-            let Some((text, blanked)) = self.parse_chunk(Rule::stmts_chunk, chunk_span, &suffix) else {
-                stmts.push(Stmt {
+            let built = self.with_chunk(Rule::stmts_chunk, chunk_span, &suffix, |parser, chunk_pair, ctx| {
+                chunk_pair
+                    .into_inner()
+                    .filter(|member| member.as_rule() != Rule::EOI)
+                    .map(|member| parser.stmt(ctx, member))
+                    .collect::<Vec<_>>()
+            });
+            match built {
+                Some(built) => stmts.extend(built),
+                None => stmts.push(Stmt {
                     kind: StmtKind::Error,
                     span: chunk_span,
-                });
-                continue;
-            };
-            let Ok(mut pairs) = Grammar::parse(Rule::stmts_chunk, &text) else {
-                continue;
-            };
-            let ctx = ChunkCtx {
-                base: chunk_span.start as usize,
-                limit: chunk_span.end as usize,
-                blanked,
-            };
-            let Some(chunk_pair) = pairs.next() else { continue };
-            for member in chunk_pair.into_inner() {
-                if member.as_rule() != Rule::EOI {
-                    stmts.push(self.stmt(&ctx, member));
-                }
+                }),
             }
         }
         stmts

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
     // recurses; a generous stack keeps the limits, not the stack, in charge.
     let worker = std::thread::Builder::new()
         .name("mapc".to_owned())
-        .stack_size(256 * 1024 * 1024)
+        .stack_size(mapwright_compiler::REQUIRED_STACK)
         .spawn(move || run(cli));
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code,
