@@ -388,6 +388,16 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// An error node at `span` (its diagnostic is already reported).
+    pub fn error(span: Span) -> Expr {
+        Expr {
+            kind: ExprKind::Error,
+            span,
+        }
+    }
+}
+
 /// Binary operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinaryOp {

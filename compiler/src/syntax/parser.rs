@@ -934,10 +934,7 @@ impl<'a> Parser<'a> {
         }
         TableEntry {
             patterns,
-            value: value.unwrap_or(Expr {
-                kind: ExprKind::Error,
-                span,
-            }),
+            value: value.unwrap_or(Expr::error(span)),
             span,
         }
     }
@@ -956,13 +953,7 @@ impl<'a> Parser<'a> {
                     let span = c.span(&inner);
                     let negative = inner.as_str().trim_start().starts_with('-');
                     let literal = inner.into_inner().next();
-                    let mut expr = literal.map_or(
-                        Expr {
-                            kind: ExprKind::Error,
-                            span,
-                        },
-                        |lit| self.primary(c, lit),
-                    );
+                    let mut expr = literal.map_or(Expr::error(span), |lit| self.primary(c, lit));
                     if negative {
                         expr = Expr {
                             kind: ExprKind::Unary {
@@ -1200,10 +1191,7 @@ impl<'a> Parser<'a> {
                 StmtKind::Let {
                     name: name.unwrap_or_else(|| missing_ident(c)),
                     ty,
-                    value: value.unwrap_or(Expr {
-                        kind: ExprKind::Error,
-                        span,
-                    }),
+                    value: value.unwrap_or(Expr::error(span)),
                 }
             }
             Rule::assign_stmt => {
@@ -1214,10 +1202,7 @@ impl<'a> Parser<'a> {
                 let value = inner
                     .find(|p| p.as_rule() == Rule::expr)
                     .map(|p| self.expr(c, p))
-                    .unwrap_or(Expr {
-                        kind: ExprKind::Error,
-                        span,
-                    });
+                    .unwrap_or(Expr::error(span));
                 StmtKind::Assign { field, value }
             }
             Rule::nested_stmt => {
@@ -1249,10 +1234,7 @@ impl<'a> Parser<'a> {
             format!("this expression is more than {MAX_EXPR_DEPTH} operations deep"),
         )
         .with_help_mut("split it into `let`s or helper functions");
-        Expr {
-            kind: ExprKind::Error,
-            span,
-        }
+        Expr::error(span)
     }
 
     /// `expr` or `source_expr`: operands joined by operators, folded by
@@ -1303,10 +1285,7 @@ impl<'a> Parser<'a> {
                 last_comparison = None;
             }
         }
-        fold(built, ops).unwrap_or(Expr {
-            kind: ExprKind::Error,
-            span,
-        })
+        fold(built, ops).unwrap_or(Expr::error(span))
     }
 
     fn operand(&mut self, c: &ChunkCtx, pair: Pair<'_, Rule>) -> Expr {
@@ -1328,10 +1307,7 @@ impl<'a> Parser<'a> {
         self.depth += extra;
         let mut expr = match primary {
             Some(primary) => self.primary(c, primary),
-            None => Expr {
-                kind: ExprKind::Error,
-                span,
-            },
+            None => Expr::error(span),
         };
         for postfix in postfixes {
             let postfix_span = c.span(&postfix);
@@ -1352,10 +1328,11 @@ impl<'a> Parser<'a> {
                     }
                 }
                 _ => {
-                    let index = postfix.into_inner().next().map(|p| self.expr(c, p)).unwrap_or(Expr {
-                        kind: ExprKind::Error,
-                        span: postfix_span,
-                    });
+                    let index = postfix
+                        .into_inner()
+                        .next()
+                        .map(|p| self.expr(c, p))
+                        .unwrap_or(Expr::error(postfix_span));
                     Expr {
                         kind: ExprKind::Index {
                             base: Box::new(expr),
@@ -1404,10 +1381,7 @@ impl<'a> Parser<'a> {
                         expr.span = span;
                         expr
                     }
-                    None => Expr {
-                        kind: ExprKind::Error,
-                        span,
-                    },
+                    None => Expr::error(span),
                 };
             }
             Rule::list_lit => ExprKind::List(pair.into_inner().map(|p| self.expr(c, p)).collect()),
@@ -1448,10 +1422,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 ExprKind::Match {
-                    scrutinee: Box::new(scrutinee.unwrap_or(Expr {
-                        kind: ExprKind::Error,
-                        span,
-                    })),
+                    scrutinee: Box::new(scrutinee.unwrap_or(Expr::error(span))),
                     arms: arms.items,
                     broken: arms.broken,
                 }
@@ -1474,10 +1445,7 @@ impl<'a> Parser<'a> {
                 ExprKind::For {
                     item: idents.next().unwrap_or_else(|| missing_ident(c)),
                     index: idents.next(),
-                    source: Box::new(source.unwrap_or(Expr {
-                        kind: ExprKind::Error,
-                        span,
-                    })),
+                    source: Box::new(source.unwrap_or(Expr::error(span))),
                     filter,
                     body: body.unwrap_or(Block {
                         stmts: Vec::new(),
@@ -1509,10 +1477,7 @@ impl<'a> Parser<'a> {
         }
         Lambda {
             params,
-            body: Box::new(body.unwrap_or(Expr {
-                kind: ExprKind::Error,
-                span,
-            })),
+            body: Box::new(body.unwrap_or(Expr::error(span))),
             span,
         }
     }
@@ -1539,10 +1504,7 @@ impl<'a> Parser<'a> {
         }
         Expr {
             kind: ExprKind::If {
-                cond: Box::new(cond.unwrap_or(Expr {
-                    kind: ExprKind::Error,
-                    span,
-                })),
+                cond: Box::new(cond.unwrap_or(Expr::error(span))),
                 then: then.unwrap_or(Block {
                     stmts: Vec::new(),
                     span,
@@ -1564,10 +1526,7 @@ impl<'a> Parser<'a> {
                 _ => {}
             }
         }
-        let value = exprs.pop().unwrap_or(Expr {
-            kind: ExprKind::Error,
-            span,
-        });
+        let value = exprs.pop().unwrap_or(Expr::error(span));
         MatchArm {
             patterns,
             guard: exprs.pop(),
@@ -1601,10 +1560,11 @@ impl<'a> Parser<'a> {
                         parts.push(StrPart::Text(std::mem::take(&mut text)));
                     }
                     let inner_span = c.span(&inner);
-                    let expr = inner.into_inner().next().map(|p| self.expr(c, p)).unwrap_or(Expr {
-                        kind: ExprKind::Error,
-                        span: inner_span,
-                    });
+                    let expr = inner
+                        .into_inner()
+                        .next()
+                        .map(|p| self.expr(c, p))
+                        .unwrap_or(Expr::error(inner_span));
                     parts.push(StrPart::Interpolation(expr));
                 }
                 _ => {}
