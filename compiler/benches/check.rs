@@ -50,7 +50,7 @@ mapping invoice_{index}(inv: Invoice) -> SupplierInvoice {{
     GLAccount = "0000400000"
     SupplierInvoiceItemAmount = l.net_amount
     DocumentCurrency = inv.currency
-    TaxCode = tax_code_{index}[l.tax.category] ?? "V0"
+    TaxCode = tax_code_{index}[l.tax.category]
     PurchaseOrder = l.po_number
     CostCenter = l.cost_center ?? cost_center_{index}
     SupplierInvoiceItemText = "{{l.sku}}: {{l.description}}"

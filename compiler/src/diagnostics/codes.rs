@@ -7,7 +7,7 @@
 //! right one is clean.
 //!
 //! Numbering: `E00xx` reading and parsing, `E01xx` names and modules,
-//! `W0xxx` warnings.
+//! `E02xx` types and the language's rules, `W0xxx` warnings.
 
 use super::Severity;
 
@@ -794,6 +794,263 @@ mapping m(c: Customer) -> Customer {
 ```
 "#;
 
+    MissingRequired = "E0201", Error, "required target fields not assigned",
+r#"A target field marked `@required` (the ERP rejects the document without
+it) must be assigned on every path through the mapping: in the block that
+builds the record, or in every branch of an `if`/`match` there. The error
+lists the missing fields and points at a branch that leaves one out; the
+suggested fix inserts them with placeholder values to fill in.
+
+Wrong:
+
+```map
+use canonical.customer.Customer
+
+mapping m(c: Customer) -> Customer {
+  id = c.id
+}
+```
+
+Right:
+
+```map
+use canonical.customer.Customer
+
+mapping m(c: Customer) -> Customer {
+  id = c.id
+  name = c.name
+}
+```
+"#;
+
+    OptionalIntoRequired = "E0202", Error, "a value that may be absent where one is needed",
+r#"A source field declared `T?` may be absent. It cannot flow into a target
+field (or operator, or function argument) that needs a value unless the
+mapping says what happens when it is absent: `x ?? default`, an `if` or
+`match`, or `required(x, "message")`, which fails the record with that
+message (and sends the event to the dead-letter queue). Optional into
+optional is fine: the target is then omitted.
+
+Wrong:
+
+```map
+use canonical.customer.Customer
+
+mapping m(c: Customer) -> Customer {
+  id = c.id
+  name = c.email
+}
+```
+
+Right:
+
+```map
+use canonical.customer.Customer
+
+mapping m(c: Customer) -> Customer {
+  id = c.id
+  name = c.email ?? c.name
+}
+```
+"#;
+
+    ScaleMismatch = "E0203", Error, "a decimal may have more places than its target takes",
+r#"Decimals carry their scale: a literal `12.50` has 2 places, a
+`Decimal(s)` field at most s, `a + b` the larger of the two, `a * b` the
+sum, and `a / b` or `parse_decimal(…)` an unknown number. A value that may
+have more places than a `Decimal(s)` target must be rounded explicitly, so
+no amount is ever rounded silently.
+
+Wrong:
+
+```map
+param rate: Decimal(2) = 19.125
+```
+
+Right:
+
+```map
+param rate: Decimal(2) = round(19.125, 2)
+```
+"#;
+
+    LiteralTooLong = "E0204", Error, "text literal longer than its target",
+r#"`String(n)` takes at most n characters (Unicode scalar values). A literal
+that is longer can never be written; dynamic values are checked when the
+mapping runs, with the path of the field in the error.
+
+Wrong:
+
+```map
+param company_code: String(4) = "ACME1"
+```
+
+Right:
+
+```map
+param company_code: String(4) = "ACME"
+```
+"#;
+
+    NonExhaustiveTable = "E0205", Error, "a table does not cover every variant",
+r#"A value table keyed by an enum must have an entry for every variant (or
+a `_ => …` entry for the rest): a lookup of a missing key would fail at run
+time. The suggested fix adds the missing entries.
+
+Wrong:
+
+```map
+use canonical.invoice.TaxCategory
+
+table tax_code: TaxCategory -> String {
+  standard => "V1"
+  reduced => "V2"
+}
+```
+
+Right:
+
+```map
+use canonical.invoice.TaxCategory
+
+table tax_code: TaxCategory -> String {
+  standard => "V1"
+  reduced => "V2"
+  _ => "V0"
+}
+```
+"#;
+
+    NonExhaustiveMatch = "E0206", Error, "a `match` does not cover every case",
+r#"A `match` on an enum needs an arm for every variant (or `_`); a `match`
+on text or numbers needs a `_` arm; a `match` on a value that may be
+absent must also cover `none`. Arms with an `if` guard do not count, since
+the guard may not hold.
+
+Wrong:
+
+```map
+use canonical.invoice.TaxCategory
+
+param category: TaxCategory = TaxCategory.standard
+param code: String = match category {
+  standard => "V1"
+  reduced => "V2"
+}
+```
+
+Right:
+
+```map
+use canonical.invoice.TaxCategory
+
+param category: TaxCategory = TaxCategory.standard
+param code: String = match category {
+  standard => "V1"
+  reduced => "V2"
+  _ => "V0"
+}
+```
+"#;
+
+    TypeMismatch = "E0207", Error, "type mismatch",
+r#"The value's type is not the one needed here. There are no hidden
+conversions: text becomes a number or date only through a function that can
+fail (`parse_int`, `parse_decimal`, `parse_date`), and numbers, dates and
+enums become text only through `text(…)` or `format_date(…)`. An `Int`
+may go where a `Decimal` is expected.
+
+Wrong:
+
+```map
+param count: Int = "3"
+```
+
+Right:
+
+```map
+param count: Int = parse_int("3")
+```
+"#;
+
+    Impure = "E0208", Error, "impure function",
+r#"Mappings are pure: the same event, params and tables always give the same
+payload, which is what makes retries, replays and golden tests safe. So
+there is no `now()`, `today()`, `random()`, `uuid()` or I/O: time comes
+from the event, settings from params, lookups from tables.
+
+Wrong:
+
+```map
+param stamp: String = text(now())
+```
+
+Right:
+
+```map
+param stamp: String = "2025-01-01"
+```
+"#;
+
+    WrongArgumentCount = "E0209", Error, "wrong number of arguments",
+r#"A call passes fewer or more arguments than the function takes. The note
+shows the function's signature.
+
+Wrong:
+
+```map
+param item: String = pad_left("7", 3)
+```
+
+Right:
+
+```map
+param item: String = pad_left("7", 3, "0")
+```
+"#;
+
+    BlockShape = "E0210", Error, "a block of the wrong shape",
+r#"A block `{ … }` either builds a record — its statements assign fields —
+or yields a value — `let`s, then the value as its last statement. A block
+that must yield a value cannot end with a `let` or assign fields, and a
+block that builds a record cannot hold a bare value.
+
+Wrong:
+
+```map
+param label: String = {
+  let x = "a"
+}
+```
+
+Right:
+
+```map
+param label: String = {
+  let x = "a"
+  x
+}
+```
+"#;
+
+    BadCode = "E0211", Error, "not a currency or country code",
+r#"A `Currency` is an ISO 4217 code (three upper-case letters, `EUR`) and a
+`Country` an ISO 3166-1 alpha-2 code (two, `DE`). A literal that cannot be
+one is rejected; text from the event is checked when the mapping runs.
+
+Wrong:
+
+```map
+param currency: Currency = "EURO"
+```
+
+Right:
+
+```map
+param currency: Currency = "EUR"
+```
+"#;
+
     ByteOrderMark = "W0001", Warning, "byte-order mark at the start of the file",
 r#"The file starts with a UTF-8 byte-order mark (EF BB BF), which some
 Windows editors write. It is ignored and everything else is checked as
@@ -811,6 +1068,34 @@ Right:
 
 ```map
 param company_code: String(4)
+```
+"#;
+
+    NeverAbsent = "W0002", Warning, "`??` on a value that is never absent",
+r#"The left side of `??` always has a value, so the default after it is
+never used. Usually the field was expected to be optional; check the
+schema, and remove the `?? …`.
+
+Wrong:
+
+```map
+use canonical.customer.Customer
+
+mapping m(c: Customer) -> Customer {
+  id = c.id
+  name = c.name ?? "unknown"
+}
+```
+
+Right:
+
+```map
+use canonical.customer.Customer
+
+mapping m(c: Customer) -> Customer {
+  id = c.id
+  name = c.name
+}
 ```
 "#;
 }

@@ -31,6 +31,15 @@ pub fn to_codespan(diagnostic: &Diagnostic) -> cs::Diagnostic<FileId> {
         .collect::<Vec<_>>();
     if let Some(help) = &diagnostic.help {
         match &help.edit {
+            Some(edit) if edit.replacement.contains('\n') => {
+                // Lines to insert: show them as a block under the help.
+                let mut text = format!("help: {}:", help.message);
+                for line in edit.replacement.lines() {
+                    text.push_str("\n    ");
+                    text.push_str(line.trim());
+                }
+                notes.push(text);
+            }
             Some(edit) if !edit.replacement.is_empty() && !help.message.contains(&edit.replacement) => {
                 notes.push(format!("help: {}: `{}`", help.message, edit.replacement));
             }

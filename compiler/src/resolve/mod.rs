@@ -114,8 +114,9 @@ pub enum DefKind {
     Enum(crate::types::EnumId),
     /// A `param`.
     Param(Option<Ty>),
-    /// A `table` with its key and value types.
-    Table(Option<Ty>, Option<Ty>),
+    /// A `table` with its key and value types, and whether every lookup
+    /// finds an entry (inline, keyed by an enum or with a `_` entry).
+    Table(Option<Ty>, Option<Ty>, bool),
     /// A `mapping`: parameter types and result.
     Mapping(Vec<Option<Ty>>, Option<Ty>),
     /// A `fn`: parameter types and result.
@@ -859,7 +860,13 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                         file: self.file,
                         span: table.name.span,
                     };
-                    self.define(&table.name, DefKind::Table(key, value), location);
+                    let total = table.entries.as_ref().is_some_and(|entries| {
+                        matches!(key, Some(Ty::Enum(_)))
+                            || entries
+                                .iter()
+                                .any(|e| e.patterns.iter().any(|p| matches!(p, ast::Pattern::Wildcard(_))))
+                    });
+                    self.define(&table.name, DefKind::Table(key, value, total), location);
                 }
                 ItemKind::Mapping(function) | ItemKind::Function(function) => {
                     let is_mapping = matches!(item.kind, ItemKind::Mapping(_));

@@ -1265,6 +1265,7 @@ impl<'a> Parser<'a> {
         self.depth -= ops.len();
         // Chained comparisons: two comparisons with nothing weaker between.
         let mut last_comparison: Option<Span> = None;
+        let mut chained = false;
         for (op, op_span) in &ops {
             if op.is_comparison() {
                 if let Some(first) = last_comparison {
@@ -1279,11 +1280,16 @@ impl<'a> Parser<'a> {
                         .with_secondary(self.file, first, "first comparison")
                         .with_help("join the two comparisons with `and`"),
                     );
+                    chained = true;
                 }
                 last_comparison = Some(*op_span);
             } else if op.precedence() < 3 {
                 last_comparison = None;
             }
+        }
+        if chained {
+            // Reported; typing `(a < b) < c` would only add a confusing error.
+            return Expr::error(span);
         }
         fold(built, ops).unwrap_or(Expr::error(span))
     }

@@ -58,6 +58,11 @@ pub enum Ty {
     List(Box<Ty>),
     /// A value that may be absent.
     Optional(Box<Ty>),
+    /// One group made by `group_by`: its `key` (first type) and its
+    /// `items` (a list of the second type).
+    Group(Box<Ty>, Box<Ty>),
+    /// The type of the literal `none`: absent, assignable to any optional.
+    None,
 }
 
 /// The built-in scalar type names, for resolution and suggestions.
@@ -74,9 +79,28 @@ impl Ty {
         }
     }
 
-    /// Whether the type is `T?`.
+    /// Whether the type is `T?` (or `none`).
     pub fn is_optional(&self) -> bool {
-        matches!(self, Ty::Optional(_))
+        matches!(self, Ty::Optional(_) | Ty::None)
+    }
+
+    /// `T?` of this type (unchanged when already optional).
+    pub fn optional(self) -> Ty {
+        match self {
+            Ty::Optional(_) | Ty::None => self,
+            other => Ty::Optional(Box::new(other)),
+        }
+    }
+
+    /// Whether the type is a number (`Int` or `Decimal`).
+    pub fn is_number(&self) -> bool {
+        matches!(self, Ty::Int | Ty::Decimal { .. })
+    }
+
+    /// Whether the type is text (`String`, or a code: `Currency`,
+    /// `Country`).
+    pub fn is_text(&self) -> bool {
+        matches!(self, Ty::String { .. } | Ty::Currency | Ty::Country)
     }
 
     /// The record behind this type, looking through `?`.
@@ -267,6 +291,8 @@ impl fmt::Display for TyDisplay<'_> {
             },
             Ty::List(inner) => write!(f, "[{}]", self.store.display(inner)),
             Ty::Optional(inner) => write!(f, "{}?", self.store.display(inner)),
+            Ty::Group(key, item) => write!(f, "Group({}, {})", self.store.display(key), self.store.display(item)),
+            Ty::None => f.write_str("none"),
         }
     }
 }

@@ -1,0 +1,40 @@
+//! `first(values: [T], condition: (T => Bool)?) -> T?`: the first element (for which the condition holds), if there is one.
+
+#[allow(unused_imports)]
+use super::typing::*;
+use super::{Builtin, Example};
+use crate::types::Ty;
+
+/// The builtin `first`.
+pub const BUILTIN: Builtin = Builtin {
+    name: "first",
+    signature: "first(values: [T], condition: (T => Bool)?) -> T?",
+    summary: "The first element (for which the condition holds), if there is one.",
+    docs: "Optional: the list may be empty.",
+    examples: &[
+        Example {
+            expr: "first([1, 2, 3]) ?? 0",
+            ty: "Int",
+            value: "1",
+        },
+        Example {
+            expr: "first([1, 2, 3], x => x > 1) ?? 0",
+            ty: "Int",
+            value: "2",
+        },
+    ],
+    arity: (1, 2),
+    can_fail: false,
+    modes: &[],
+    lambda_params: super::element_lambda,
+    typing: |t| {
+        let element = t.list(0)?.cloned();
+        if t.count() == 2 {
+            t.predicate(1)?;
+        }
+        Ok(element.map(|ty| match ty {
+            Ty::Optional(_) => ty,
+            other => Ty::Optional(Box::new(other)),
+        }))
+    },
+};

@@ -1,0 +1,29 @@
+//! `start_of_month(value: Date) -> Date`: the first day of the date's month.
+
+#[allow(unused_imports)]
+use super::typing::*;
+use super::{Builtin, Example};
+use crate::types::Ty;
+
+/// The builtin `start_of_month`.
+pub const BUILTIN: Builtin = Builtin {
+    name: "start_of_month",
+    signature: "start_of_month(value: Date) -> Date",
+    summary: "The first day of the date's month.",
+    docs: "",
+    examples: &[
+        Example {
+            expr: "start_of_month(parse_date(\"2025-02-14\"))",
+            ty: "Date",
+            value: "2025-02-01",
+        },
+    ],
+    arity: (1, 1),
+    can_fail: false,
+    modes: &[],
+    lambda_params: super::no_lambda,
+    typing: |t| {
+        t.date(0)?;
+        Ok(Some(Ty::Date))
+    },
+};
