@@ -526,6 +526,8 @@ table tax_code: TaxCategory -> String {
   exempted => "V0"
   reverse_charge => "R1"
   export => "V0"
+  intra_community => "V0"
+  not_subject => "V0"
 }
 ```
 
@@ -541,6 +543,8 @@ table tax_code: TaxCategory -> String {
   exempt => "V0"
   reverse_charge => "R1"
   export => "V0"
+  intra_community => "V0"
+  not_subject => "V0"
 }
 ```
 "#;
