@@ -570,7 +570,7 @@ param name: String = upper("acme")
     BadAnnotation = "E0111", Error, "unknown or malformed annotation",
 r#"Annotations say how a field is written on the wire and what the ERP
 requires. The known ones are `@required`, `@wire(form)`, `@xml(…)`,
-`@csv(…)`, `@json(…)` and `@doc_url("…")`; each takes the arguments listed
+`@csv(…)`, `@json(…)`, `@doc_url("…")` and `@metadata(source = "…", entity = "…")`; each takes the arguments listed
 in the language tour. The closest known annotation or argument is
 suggested.
 

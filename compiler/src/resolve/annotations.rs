@@ -32,7 +32,7 @@ impl WireFormat {
 }
 
 /// Known annotation names.
-pub const ANNOTATIONS: &[&str] = &["required", "wire", "xml", "csv", "json", "doc_url"];
+pub const ANNOTATIONS: &[&str] = &["required", "wire", "xml", "csv", "json", "doc_url", "metadata"];
 
 /// Known `@wire(…)` forms.
 pub const WIRE_FORMS: &[&str] = &[
@@ -242,6 +242,30 @@ fn check_one(file: FileId, annotation: &Annotation, format: &FormatInfo, out: &m
             format,
             out,
         ),
+        "metadata" => {
+            check_keyed(
+                file,
+                annotation,
+                &[("source", ArgKind::Str), ("entity", ArgKind::Str)],
+                &[],
+                format,
+                out,
+            );
+            for key in ["source", "entity"] {
+                if !annotation
+                    .args
+                    .iter()
+                    .any(|arg| arg.key.as_ref().is_some_and(|k| k.name == key))
+                {
+                    out.push(bad(
+                        file,
+                        annotation.span,
+                        format!("`@metadata` needs `{key} = \"…\"`"),
+                        "write `@metadata(source = \"file\", entity = \"name\")`",
+                    ));
+                }
+            }
+        }
         "csv" => check_keyed(
             file,
             annotation,

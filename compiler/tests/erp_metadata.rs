@@ -1,0 +1,348 @@
+//! The standard library's ERP target schemas against the real metadata in
+//! `shared/data/erp/` (found through `MAPWRIGHT_SHARED_DATA`, or at
+//! `../shared/data/erp` from the repository root).
+//!
+//! Every record with `@metadata(source = "…", entity = "…")` is compared
+//! with the entity it names: each field must exist there, must not be one
+//! the ERP assigns itself, and must not exceed a length, precision or scale
+//! the metadata declares. Understood sources: SAP OData EDMX (`.edmx`),
+//! ERPNext DocType definitions (`.json`).
+//!
+//! Without the data the test says so loudly and passes, unless
+//! `MAPWRIGHT_REQUIRE_SHARED_DATA=1` (set by `.ci/run`), when it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
+
+use mapwright_compiler::resolve::{EmbeddedStdlib, Workspace};
+use mapwright_compiler::syntax::ast::Literal;
+use mapwright_compiler::types::{RecordDef, Ty, TypeStore};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+fn shared_data() -> Option<PathBuf> {
+    let candidate = match std::env::var_os("MAPWRIGHT_SHARED_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/erp"),
+    };
+    if candidate.is_dir() {
+        return Some(candidate);
+    }
+    let message = format!(
+        "SKIPPED: the ERP metadata folder {} is absent; set MAPWRIGHT_SHARED_DATA to check the stdlib schemas against it",
+        candidate.display()
+    );
+    assert!(
+        std::env::var("MAPWRIGHT_REQUIRE_SHARED_DATA").as_deref() != Ok("1"),
+        "{message}"
+    );
+    eprintln!("\n{message}\n");
+    None
+}
+
+/// What the metadata says about one property.
+#[derive(Clone, Debug, Default)]
+struct Property {
+    /// The metadata's own type name (`Edm.String`, `Data`, `Currency`).
+    kind: String,
+    max_length: Option<u32>,
+    precision: Option<u32>,
+    scale: Option<u32>,
+    /// Assigned by the ERP: never sent.
+    server_assigned: bool,
+    /// A navigation or child table (a list of records).
+    navigation: bool,
+}
+
+type Entity = HashMap<String, Property>;
+
+fn metadata_of(record: &RecordDef) -> Option<(String, String)> {
+    let annotation = record.annotations.iter().find(|a| a.name.name == "metadata")?;
+    let get = |key: &str| {
+        annotation.args.iter().find_map(|arg| match (&arg.key, &arg.value) {
+            (Some(k), Literal::Str(value)) if k.name == key => Some(value.clone()),
+            _ => None,
+        })
+    };
+    Some((get("source")?, get("entity")?))
+}
+
+fn attributes(element: &quick_xml::events::BytesStart<'_>) -> HashMap<String, String> {
+    element
+        .attributes()
+        .flatten()
+        .map(|attr| (attr.key.as_ref().to_owned(), attr.value.to_string()))
+        .collect()
+}
+
+/// Reads one entity type of an OData v2 EDMX.
+fn edmx_entity(text: &str, entity: &str) -> Option<Entity> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut inside = false;
+    let mut found = false;
+    let mut out = Entity::new();
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "EntityType" => {
+                inside = attributes(&e).get("Name").map(String::as_str) == Some(entity);
+                found |= inside;
+            }
+            Event::End(e) if e.local_name().as_ref() == "EntityType" => inside = false,
+            Event::Start(e) | Event::Empty(e) if inside => {
+                let name = e.local_name();
+                let attrs = attributes(&e);
+                let number = |key: &str| attrs.get(key).and_then(|v| v.parse().ok());
+                match name.as_ref() {
+                    "Property" => {
+                        out.insert(
+                            attrs.get("Name").cloned().unwrap_or_default(),
+                            Property {
+                                kind: attrs.get("Type").cloned().unwrap_or_default(),
+                                max_length: number("MaxLength"),
+                                precision: number("Precision"),
+                                scale: number("Scale"),
+                                server_assigned: attrs.get("sap:creatable").map(String::as_str) == Some("false"),
+                                navigation: false,
+                            },
+                        );
+                    }
+                    "NavigationProperty" => {
+                        out.insert(
+                            attrs.get("Name").cloned().unwrap_or_default(),
+                            Property {
+                                navigation: true,
+                                ..Property::default()
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    found.then_some(out)
+}
+
+/// Reads an ERPNext DocType definition.
+fn doctype_entity(text: &str) -> Option<Entity> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let mut out = Entity::new();
+    for field in value["fields"].as_array()? {
+        let name = field["fieldname"].as_str()?.to_owned();
+        let kind = field["fieldtype"].as_str().unwrap_or("").to_owned();
+        // Frappe stores Data fields as varchar(140) unless `length` is set.
+        let max_length = field["length"]
+            .as_u64()
+            .filter(|n| *n > 0)
+            .map(|n| n as u32)
+            .or((kind == "Data" || kind == "Link" || kind == "Select").then_some(140));
+        let flag = |key: &str| field[key].as_i64() == Some(1) || field[key].as_bool() == Some(true);
+        out.insert(
+            name,
+            Property {
+                navigation: kind == "Table",
+                server_assigned: flag("read_only") || field["fetch_from"].as_str().is_some_and(|s| !s.is_empty()),
+                kind,
+                max_length,
+                precision: None,
+                scale: field["precision"].as_str().and_then(|p| p.parse().ok()),
+            },
+        );
+    }
+    Some(out)
+}
+
+/// Checks one field against its property; returns the problems.
+fn check_field(store: &TypeStore, record: &str, field: &str, ty: &Ty, property: &Property) -> Vec<String> {
+    let mut problems = Vec::new();
+    let at = format!("{record}.{field}");
+    if property.server_assigned {
+        problems.push(format!(
+            "{at}: the ERP assigns this field itself (read-only); leave it out"
+        ));
+    }
+    let ty = ty.strip_optional();
+    if property.navigation {
+        let is_records = matches!(ty, Ty::List(inner) if matches!(inner.strip_optional(), Ty::Record(_)))
+            || matches!(ty, Ty::Record(_));
+        if !is_records {
+            problems.push(format!(
+                "{at}: a navigation/child table must be a record or list of records"
+            ));
+        }
+        return problems;
+    }
+    let kind = property.kind.as_str();
+    let text_kind = matches!(
+        kind,
+        "Edm.String"
+            | "Data"
+            | "Link"
+            | "Select"
+            | "Small Text"
+            | "Text"
+            | "Long Text"
+            | "Text Editor"
+            | "Dynamic Link"
+    );
+    let number_kind = matches!(kind, "Edm.Decimal" | "Edm.Double" | "Currency" | "Float" | "Percent");
+    let int_kind = matches!(kind, "Edm.Int16" | "Edm.Int32" | "Edm.Int64" | "Edm.Byte" | "Int");
+    let ok_type = match ty {
+        Ty::String { max_len } => {
+            if let (Some(limit), None) = (property.max_length, max_len) {
+                problems.push(format!(
+                    "{at}: the metadata limits it to {limit} characters; declare `String({limit})` or less"
+                ));
+            }
+            if let (Some(limit), Some(n)) = (property.max_length, max_len)
+                && n > &limit
+            {
+                problems.push(format!("{at}: `String({n})` exceeds the metadata's MaxLength {limit}"));
+            }
+            text_kind
+        }
+        Ty::Currency | Ty::Country | Ty::Enum(_) => {
+            let needed = match ty {
+                Ty::Currency => 3,
+                Ty::Country => 2,
+                _ => 1,
+            };
+            if let Some(limit) = property.max_length
+                && needed > limit
+            {
+                problems.push(format!("{at}: a code of {needed} characters exceeds MaxLength {limit}"));
+            }
+            text_kind
+        }
+        Ty::Decimal { precision, scale } => {
+            if let (Some(limit), Some(s)) = (property.scale, scale)
+                && s > &limit
+            {
+                problems.push(format!("{at}: scale {s} exceeds the metadata's Scale {limit}"));
+            }
+            if let (Some(limit), Some(p)) = (property.precision, precision)
+                && p > &limit
+            {
+                problems.push(format!("{at}: precision {p} exceeds the metadata's Precision {limit}"));
+            }
+            number_kind
+        }
+        Ty::Int => int_kind || (kind == "Edm.Decimal" && property.scale == Some(0)),
+        Ty::Bool => matches!(kind, "Edm.Boolean" | "Check"),
+        Ty::Date => matches!(kind, "Edm.DateTime" | "Date"),
+        Ty::DateTime => matches!(kind, "Edm.DateTime" | "Edm.DateTimeOffset" | "Datetime"),
+        _ => false,
+    };
+    if !ok_type {
+        let shown = store.display(ty).to_string();
+        problems.push(format!("{at}: `{shown}` does not fit the metadata's type `{kind}`"));
+    }
+    problems
+}
+
+/// Checks every annotated record of a workspace; returns (records checked,
+/// problems).
+fn cross_check<L: mapwright_compiler::resolve::ModuleLoader>(
+    workspace: &Workspace<L>,
+    root: &Path,
+) -> (usize, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    let mut cache: HashMap<(String, String), Option<Entity>> = HashMap::new();
+    for record in &workspace.types.records {
+        let Some((source, entity)) = metadata_of(record) else {
+            continue;
+        };
+        checked += 1;
+        let key = (source.clone(), entity.clone());
+        let loaded = cache
+            .entry(key)
+            .or_insert_with(|| {
+                let text = std::fs::read_to_string(root.join(&source)).ok()?;
+                if source.ends_with(".edmx") {
+                    edmx_entity(&text, &entity)
+                } else if source.ends_with(".json") {
+                    doctype_entity(&text)
+                } else {
+                    None
+                }
+            })
+            .clone();
+        let Some(properties) = loaded else {
+            problems.push(format!("{}: cannot read entity `{entity}` from {source}", record.name));
+            continue;
+        };
+        for field in &record.fields {
+            let Some(ty) = &field.ty else { continue };
+            match properties.get(&field.name) {
+                Some(property) => {
+                    problems.extend(check_field(&workspace.types, &record.name, &field.name, ty, property))
+                }
+                None => problems.push(format!(
+                    "{}.{}: `{entity}` in {source} has no such field",
+                    record.name, field.name
+                )),
+            }
+        }
+    }
+    (checked, problems)
+}
+
+fn stdlib_workspace() -> Workspace<EmbeddedStdlib> {
+    let mut workspace = Workspace::new(EmbeddedStdlib);
+    for (module, file, text) in mapwright_stdlib::MODULES {
+        let result = workspace.check(&format!("<stdlib>/{file}"), text.as_bytes().to_vec(), Some(module));
+        assert!(result.diagnostics.is_empty(), "{module} does not check clean");
+    }
+    workspace
+}
+
+#[test]
+fn stdlib_target_schemas_match_the_real_metadata() {
+    let Some(root) = shared_data() else { return };
+    let workspace = stdlib_workspace();
+    let (checked, problems) = cross_check(&workspace, &root);
+    assert!(checked >= 7, "only {checked} records carry @metadata");
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    eprintln!("cross-checked {checked} target records against the ERP metadata");
+}
+
+/// The cross-check can fail: a schema with a made-up field, a too-long
+/// text, too many decimal places and a server-assigned field is caught.
+#[test]
+fn the_cross_check_catches_wrong_schemas() {
+    let Some(root) = shared_data() else { return };
+    let mut workspace = Workspace::new(EmbeddedStdlib);
+    let source = r#"schema wrong.order
+format json
+record SalesOrder @metadata(source = "sap-s4hana-odata-edmx/API_SALES_ORDER_SRV.edmx", entity = "A_SalesOrderType") {
+  SalesOrderType: String(40)
+  SalesOrganisation: String(4)
+  TotalNetAmount: Decimal(5)
+  SoldToParty: String
+  SalesOrderDate: Bool
+}
+"#;
+    let result = workspace.check("wrong/order.schema", source.as_bytes().to_vec(), Some("wrong.order"));
+    assert!(result.diagnostics.is_empty());
+    let (checked, problems) = cross_check(&workspace, &root);
+    assert_eq!(checked, 1);
+    let joined = problems.join("\n");
+    for expected in [
+        "SalesOrder.SalesOrderType: `String(40)` exceeds the metadata's MaxLength 4",
+        "SalesOrder.SalesOrganisation: `A_SalesOrderType`",
+        "SalesOrder.TotalNetAmount: the ERP assigns this field itself",
+        "SalesOrder.TotalNetAmount: scale 5 exceeds the metadata's Scale 3",
+        "SalesOrder.SoldToParty: the metadata limits it to 10 characters",
+        "SalesOrder.SalesOrderDate: `Bool` does not fit the metadata's type `Edm.DateTime`",
+    ] {
+        assert!(joined.contains(expected), "missing `{expected}` in:\n{joined}");
+    }
+}
