@@ -6,7 +6,9 @@
 //! with the entity it names: each field must exist there, must not be one
 //! the ERP assigns itself, and must not exceed a length, precision or scale
 //! the metadata declares. Understood sources: SAP OData EDMX (`.edmx`),
-//! ERPNext DocType definitions (`.json`).
+//! ERPNext DocType definitions (`.json`) and XML Schemas (`.xsd`: element
+//! names, their order in the sequence, cardinality, and the elements the
+//! XSD requires).
 //!
 //! Without the data the test says so loudly and passes, unless
 //! `MAPWRIGHT_REQUIRE_SHARED_DATA=1` (set by `.ci/run`), when it fails.
@@ -256,6 +258,19 @@ fn cross_check<L: mapwright_compiler::resolve::ModuleLoader>(
             continue;
         };
         checked += 1;
+        if source.ends_with(".xsd") {
+            let sequence = std::fs::read_to_string(root.join(&source))
+                .ok()
+                .and_then(|text| xsd_sequence(&text, &entity));
+            match sequence {
+                Some(sequence) => problems.extend(check_xsd_record(record, &entity, &sequence)),
+                None => problems.push(format!(
+                    "{}: cannot read complex type `{entity}` from {source}",
+                    record.name
+                )),
+            }
+            continue;
+        }
         let key = (source.clone(), entity.clone());
         let loaded = cache
             .entry(key)
@@ -290,6 +305,122 @@ fn cross_check<L: mapwright_compiler::resolve::ModuleLoader>(
     (checked, problems)
 }
 
+/// One element of an XSD complex type's sequence.
+#[derive(Clone, Debug)]
+struct XsdElement {
+    name: String,
+    min: u32,
+    unbounded: bool,
+}
+
+/// Reads the element sequence of a named complex type.
+fn xsd_sequence(text: &str, type_name: &str) -> Option<Vec<XsdElement>> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut depth_inside: Option<usize> = None;
+    let mut depth = 0usize;
+    let mut out = Vec::new();
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => {
+                depth += 1;
+                let local = e.local_name().as_ref().to_owned();
+                if local == "complexType" && attributes(&e).get("name").map(String::as_str) == Some(type_name) {
+                    depth_inside = Some(depth);
+                } else if depth_inside.is_some() && local == "element" {
+                    out.push(xsd_element(&attributes(&e)));
+                }
+            }
+            Event::Empty(e) => {
+                if depth_inside.is_some() && e.local_name().as_ref() == "element" {
+                    out.push(xsd_element(&attributes(&e)));
+                }
+            }
+            Event::End(_) => {
+                if depth_inside == Some(depth) {
+                    return Some(out);
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
+fn xsd_element(attrs: &HashMap<String, String>) -> XsdElement {
+    let reference = attrs
+        .get("ref")
+        .or_else(|| attrs.get("name"))
+        .cloned()
+        .unwrap_or_default();
+    let name = reference.rsplit(':').next().unwrap_or("").to_owned();
+    XsdElement {
+        name,
+        min: attrs.get("minOccurs").and_then(|v| v.parse().ok()).unwrap_or(1),
+        unbounded: attrs.get("maxOccurs").map(String::as_str) == Some("unbounded"),
+    }
+}
+
+/// The XML element name of a field, or `None` for attributes and text.
+fn element_name(field: &mapwright_compiler::types::FieldDef) -> Option<String> {
+    let mut name = field.name.clone();
+    for annotation in field.annotations.iter().filter(|a| a.name.name == "xml") {
+        for arg in &annotation.args {
+            match (&arg.key, &arg.value) {
+                (None, Literal::Word(word)) if word == "attr" || word == "text" => return None,
+                (Some(key), Literal::Str(value)) if key.name == "name" => name = value.clone(),
+                _ => {}
+            }
+        }
+    }
+    Some(name)
+}
+
+/// Checks a record's element fields against an XSD sequence.
+fn check_xsd_record(record: &RecordDef, entity: &str, sequence: &[XsdElement]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut last: Option<(usize, String)> = None;
+    for field in &record.fields {
+        let Some(name) = element_name(field) else { continue };
+        let at = format!("{}.{}", record.name, field.name);
+        let Some(position) = sequence.iter().position(|e| e.name == name) else {
+            problems.push(format!("{at}: `{entity}` has no element `{name}`"));
+            continue;
+        };
+        let element = &sequence[position];
+        if let Some((previous, previous_name)) = &last
+            && position < *previous
+        {
+            problems.push(format!("{at}: `{name}` comes before `{previous_name}` in `{entity}`; the schema's field order is the element order"));
+        }
+        last = Some((position, name.clone()));
+        let is_list = matches!(field.ty.as_ref().map(Ty::strip_optional), Some(Ty::List(_)));
+        if is_list && !element.unbounded {
+            problems.push(format!("{at}: a list, but `{name}` occurs at most once in `{entity}`"));
+        }
+        if element.min >= 1 && !field.required {
+            problems.push(format!(
+                "{at}: the XSD requires `{name}` (minOccurs {}); mark it @required",
+                element.min
+            ));
+        }
+    }
+    for element in sequence.iter().filter(|e| e.min >= 1) {
+        if !record
+            .fields
+            .iter()
+            .any(|f| element_name(f).as_deref() == Some(element.name.as_str()))
+        {
+            problems.push(format!(
+                "{}: the XSD requires `{}` in `{entity}`, and the schema lacks it",
+                record.name, element.name
+            ));
+        }
+    }
+    problems
+}
+
 fn stdlib_workspace() -> Workspace<EmbeddedStdlib> {
     let mut workspace = Workspace::new(EmbeddedStdlib);
     for (module, file, text) in mapwright_stdlib::MODULES {
@@ -304,7 +435,7 @@ fn stdlib_target_schemas_match_the_real_metadata() {
     let Some(root) = shared_data() else { return };
     let workspace = stdlib_workspace();
     let (checked, problems) = cross_check(&workspace, &root);
-    assert!(checked >= 7, "only {checked} records carry @metadata");
+    assert!(checked >= 35, "only {checked} records carry @metadata");
     assert!(
         problems.is_empty(),
         "{} problems:\n{}",
@@ -329,11 +460,19 @@ record SalesOrder @metadata(source = "sap-s4hana-odata-edmx/API_SALES_ORDER_SRV.
   SoldToParty: String
   SalesOrderDate: Bool
 }
+record Party @metadata(source = "oasis-ubl-2.1/xsd/common/UBL-CommonAggregateComponents-2.1.xsd", entity = "PartyType") {
+  PostalAddress: [String]
+  EndpointID: String
+  PartyNam: String
+}
+record Line @metadata(source = "oasis-ubl-2.1/xsd/common/UBL-CommonAggregateComponents-2.1.xsd", entity = "InvoiceLineType") {
+  Note: String?
+}
 "#;
     let result = workspace.check("wrong/order.schema", source.as_bytes().to_vec(), Some("wrong.order"));
     assert!(result.diagnostics.is_empty());
     let (checked, problems) = cross_check(&workspace, &root);
-    assert_eq!(checked, 1);
+    assert_eq!(checked, 3);
     let joined = problems.join("\n");
     for expected in [
         "SalesOrder.SalesOrderType: `String(40)` exceeds the metadata's MaxLength 4",
@@ -342,6 +481,11 @@ record SalesOrder @metadata(source = "sap-s4hana-odata-edmx/API_SALES_ORDER_SRV.
         "SalesOrder.TotalNetAmount: scale 5 exceeds the metadata's Scale 3",
         "SalesOrder.SoldToParty: the metadata limits it to 10 characters",
         "SalesOrder.SalesOrderDate: `Bool` does not fit the metadata's type `Edm.DateTime`",
+        "Party.EndpointID: `EndpointID` comes before `PostalAddress` in `PartyType`",
+        "Party.PartyNam: `PartyType` has no element `PartyNam`",
+        "Party.PostalAddress: a list, but `PostalAddress` occurs at most once in `PartyType`",
+        "Line: the XSD requires `ID` in `InvoiceLineType`, and the schema lacks it",
+        "Line: the XSD requires `Item` in `InvoiceLineType`, and the schema lacks it",
     ] {
         assert!(joined.contains(expected), "missing `{expected}` in:\n{joined}");
     }
