@@ -331,10 +331,8 @@ fn xsd_sequence(text: &str, type_name: &str) -> Option<Vec<XsdElement>> {
                     out.push(xsd_element(&attributes(&e)));
                 }
             }
-            Event::Empty(e) => {
-                if depth_inside.is_some() && e.local_name().as_ref() == "element" {
-                    out.push(xsd_element(&attributes(&e)));
-                }
+            Event::Empty(e) if depth_inside.is_some() && e.local_name().as_ref() == "element" => {
+                out.push(xsd_element(&attributes(&e)));
             }
             Event::End(_) => {
                 if depth_inside == Some(depth) {
