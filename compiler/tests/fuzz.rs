@@ -140,7 +140,7 @@ fn token_stream() -> impl Strategy<Value = Vec<u8>> {
 
 /// Seeds: valid files, so mutations near them explore deep paths.
 const SEEDS: &[&str] = &[
-    include_str!("../../examples/invoice-to-sap/invoice_to_sap.map"),
+    include_str!("../../examples/invoice_to_sap/invoice_to_sap.map"),
     include_str!("ui/clean/every_construct.map"),
     include_str!("ui/clean/every_construct.schema"),
 ];

@@ -300,8 +300,66 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                     self.assign_check(expr, body_ty.as_ref(), ty, &function.name.name);
                 }
             }
+            // The result type did not resolve (reported): check names only.
+            None if is_mapping => self.unknown_record_block(&function.body),
             None => {
                 self.block_value(&function.body, None);
+            }
+        }
+        self.locals.truncate(mark);
+    }
+
+    /// A block building a record whose type is unknown after an earlier
+    /// error: names and expressions are checked, fields cannot be.
+    fn unknown_record_block(&mut self, block: &Block) {
+        let mark = self.locals.len();
+        for stmt in &block.stmts {
+            match &stmt.kind {
+                StmtKind::Let { name, ty, value } => self.let_stmt(name, ty.as_ref(), value, mark),
+                StmtKind::Assign { value, .. } => match &value.kind {
+                    ExprKind::Block(inner) => self.unknown_record_block(inner),
+                    ExprKind::For { source, filter, body, item, index } => {
+                        let source_ty = self.expr(source, None);
+                        let inner_mark = self.locals.len();
+                        self.locals.push(Local {
+                            name: item.name.clone(),
+                            ty: source_ty.as_ref().and_then(Ty::element).cloned(),
+                        });
+                        if let Some(index) = index {
+                            self.locals.push(Local {
+                                name: index.name.clone(),
+                                ty: Some(Ty::Int),
+                            });
+                        }
+                        if let Some(filter) = filter {
+                            self.condition(filter);
+                        }
+                        self.unknown_record_block(body);
+                        self.locals.truncate(inner_mark);
+                    }
+                    _ => {
+                        self.expr(value, None);
+                    }
+                },
+                StmtKind::Nested { block: inner, .. } => self.unknown_record_block(inner),
+                StmtKind::Expr(expr) => match &expr.kind {
+                    ExprKind::If { cond, then, otherwise } => {
+                        self.condition(cond);
+                        self.unknown_record_block(then);
+                        if let Some(otherwise) = otherwise {
+                            match &otherwise.kind {
+                                ExprKind::Block(inner) => self.unknown_record_block(inner),
+                                _ => {
+                                    self.expr(otherwise, None);
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        self.expr(expr, None);
+                    }
+                },
+                StmtKind::Error => {}
             }
         }
         self.locals.truncate(mark);

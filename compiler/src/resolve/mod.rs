@@ -840,6 +840,22 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
         if let Some(def) = self.ws.types.records.get_mut(id.0 as usize) {
             def.fields.extend(added);
         }
+        // The extending module names the record too, so a mapping imports
+        // it from here and thereby sees the added fields.
+        if let Some(last) = extend.target.segments.last()
+            && !self.info().scope.contains_key(&last.name)
+        {
+            let location = self
+                .ws
+                .types
+                .record(id)
+                .map(|r| Location { file: r.file, span: r.span })
+                .unwrap_or(Location {
+                    file: self.file,
+                    span: last.span,
+                });
+            self.define(last, DefKind::Record(id), location);
+        }
     }
 
     fn resolve_signatures(&mut self, ast: &ast::Module) {
