@@ -318,7 +318,13 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                 StmtKind::Let { name, ty, value } => self.let_stmt(name, ty.as_ref(), value, mark),
                 StmtKind::Assign { value, .. } => match &value.kind {
                     ExprKind::Block(inner) => self.unknown_record_block(inner),
-                    ExprKind::For { source, filter, body, item, index } => {
+                    ExprKind::For {
+                        source,
+                        filter,
+                        body,
+                        item,
+                        index,
+                    } => {
                         let source_ty = self.expr(source, None);
                         let inner_mark = self.locals.len();
                         self.locals.push(Local {

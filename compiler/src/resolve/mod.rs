@@ -849,7 +849,10 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                 .ws
                 .types
                 .record(id)
-                .map(|r| Location { file: r.file, span: r.span })
+                .map(|r| Location {
+                    file: r.file,
+                    span: r.span,
+                })
                 .unwrap_or(Location {
                     file: self.file,
                     span: last.span,
