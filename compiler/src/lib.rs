@@ -21,3 +21,4 @@ pub mod types;
 /// room to spare. The CLI and the language server run checks on threads of
 /// this size; tests of extreme inputs do the same.
 pub const REQUIRED_STACK: usize = 64 * 1024 * 1024;
+pub mod helpers;

@@ -1,0 +1,357 @@
+//! Exact arithmetic on `Int` (64-bit) and `Decimal` (rust_decimal: 96-bit
+//! mantissa, up to 28 decimal places), with DESIGN.md's scale rules.
+//!
+//! Nothing wraps and nothing is rounded silently: an `Int` overflow, a
+//! decimal beyond range, or a product that would need more than 28 places
+//! is a [`HelperError`]. `a + b` keeps the larger scale, `a * b` the sum of
+//! the scales; `a / b` is rounded to 28 significant digits, which is why the
+//! checker demands an explicit `round` before a scaled target.
+
+use super::{HelperError, Result};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Largest scale a decimal can carry.
+pub const MAX_SCALE: u32 = 28;
+
+/// `round`'s modes, by their names in the language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundingMode {
+    /// Half away from zero: commercial rounding, the default.
+    HalfUp,
+    /// Half to even: banker's rounding.
+    HalfEven,
+    /// Half towards zero.
+    HalfDown,
+    /// Away from zero.
+    Up,
+    /// Towards zero.
+    Down,
+    /// Towards positive infinity.
+    Ceiling,
+    /// Towards negative infinity.
+    Floor,
+}
+
+impl RoundingMode {
+    /// The mode named `word` in a `round(x, n, word)` call.
+    pub fn from_name(word: &str) -> Option<RoundingMode> {
+        Some(match word {
+            "half_up" => RoundingMode::HalfUp,
+            "half_even" => RoundingMode::HalfEven,
+            "half_down" => RoundingMode::HalfDown,
+            "up" => RoundingMode::Up,
+            "down" => RoundingMode::Down,
+            "ceiling" => RoundingMode::Ceiling,
+            "floor" => RoundingMode::Floor,
+            _ => return None,
+        })
+    }
+
+    fn strategy(self) -> RoundingStrategy {
+        match self {
+            RoundingMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            RoundingMode::HalfEven => RoundingStrategy::MidpointNearestEven,
+            RoundingMode::HalfDown => RoundingStrategy::MidpointTowardZero,
+            RoundingMode::Up => RoundingStrategy::AwayFromZero,
+            RoundingMode::Down => RoundingStrategy::ToZero,
+            RoundingMode::Ceiling => RoundingStrategy::ToPositiveInfinity,
+            RoundingMode::Floor => RoundingStrategy::ToNegativeInfinity,
+        }
+    }
+}
+
+fn overflow(operation: String) -> HelperError {
+    HelperError::Overflow { operation }
+}
+
+/// `a + b` on `Int`.
+pub fn int_add(a: i64, b: i64) -> Result<i64> {
+    a.checked_add(b).ok_or_else(|| overflow(format!("{a} + {b}")))
+}
+
+/// `a - b` on `Int`.
+pub fn int_sub(a: i64, b: i64) -> Result<i64> {
+    a.checked_sub(b).ok_or_else(|| overflow(format!("{a} - {b}")))
+}
+
+/// `a * b` on `Int`.
+pub fn int_mul(a: i64, b: i64) -> Result<i64> {
+    a.checked_mul(b).ok_or_else(|| overflow(format!("{a} * {b}")))
+}
+
+/// `a % b` on `Int` (the sign follows `a`).
+pub fn int_rem(a: i64, b: i64) -> Result<i64> {
+    if b == 0 {
+        return Err(HelperError::DivisionByZero);
+    }
+    a.checked_rem(b).ok_or_else(|| overflow(format!("{a} % {b}")))
+}
+
+/// `-a` on `Int`.
+pub fn int_neg(a: i64) -> Result<i64> {
+    a.checked_neg().ok_or_else(|| overflow(format!("-{a}")))
+}
+
+/// `abs(a)` on `Int`.
+pub fn int_abs(a: i64) -> Result<i64> {
+    a.checked_abs().ok_or_else(|| overflow(format!("abs({a})")))
+}
+
+/// A result must keep the scale its operands promise; a smaller scale means
+/// rust_decimal rounded to fit its mantissa, which would be silent loss.
+fn exact(result: Decimal, scale: u32, operation: impl FnOnce() -> String) -> Result<Decimal> {
+    if result.scale() < scale && !result.is_zero() {
+        return Err(HelperError::Inexact { operation: operation() });
+    }
+    Ok(result)
+}
+
+/// `a + b` on decimals: scale max(sa, sb).
+pub fn add(a: Decimal, b: Decimal) -> Result<Decimal> {
+    let result = a.checked_add(b).ok_or_else(|| overflow(format!("{a} + {b}")))?;
+    exact(result, a.scale().max(b.scale()), || format!("{a} + {b}"))
+}
+
+/// `a - b` on decimals: scale max(sa, sb).
+pub fn sub(a: Decimal, b: Decimal) -> Result<Decimal> {
+    let result = a.checked_sub(b).ok_or_else(|| overflow(format!("{a} - {b}")))?;
+    exact(result, a.scale().max(b.scale()), || format!("{a} - {b}"))
+}
+
+/// `a * b` on decimals: scale sa + sb, at most 28.
+pub fn mul(a: Decimal, b: Decimal) -> Result<Decimal> {
+    let scale = a.scale() + b.scale();
+    if scale > MAX_SCALE {
+        return Err(HelperError::Inexact {
+            operation: format!("{a} * {b}"),
+        });
+    }
+    let result = a.checked_mul(b).ok_or_else(|| overflow(format!("{a} * {b}")))?;
+    exact(result, scale, || format!("{a} * {b}"))
+}
+
+/// `a / b` on decimals: 28 significant digits at most (the checker makes
+/// the mapping round it before a scaled target).
+pub fn div(a: Decimal, b: Decimal) -> Result<Decimal> {
+    if b.is_zero() {
+        return Err(HelperError::DivisionByZero);
+    }
+    a.checked_div(b).ok_or_else(|| overflow(format!("{a} / {b}")))
+}
+
+/// `a % b` on decimals.
+pub fn rem(a: Decimal, b: Decimal) -> Result<Decimal> {
+    if b.is_zero() {
+        return Err(HelperError::DivisionByZero);
+    }
+    a.checked_rem(b).ok_or_else(|| overflow(format!("{a} % {b}")))
+}
+
+/// `round(value, places, mode)`: exactly `places` decimal places.
+pub fn round(value: Decimal, places: i64, mode: RoundingMode) -> Result<Decimal> {
+    let places = u32::try_from(places)
+        .ok()
+        .filter(|p| *p <= MAX_SCALE)
+        .ok_or_else(|| HelperError::BadArgument {
+            function: "round",
+            message: format!("places must be between 0 and {MAX_SCALE}, not {places}"),
+        })?;
+    let mut rounded = value.round_dp_with_strategy(places, mode.strategy());
+    // Always carry exactly `places`: round(2.5, 2) is 2.50.
+    if rounded.scale() < places {
+        rounded.rescale(places);
+    }
+    Ok(rounded)
+}
+
+/// An `Int` as a decimal of scale 0.
+pub fn from_int(value: i64) -> Decimal {
+    Decimal::from(value)
+}
+
+/// Reads a decimal from text: an optional sign, digits, and at most one
+/// `separator` followed by digits. No exponent, no thousands separators, at
+/// most 28 places; the scale is the places written.
+pub fn parse(text: &str, separator: char) -> Result<Decimal> {
+    let not_a_number = |reason: &str| HelperError::NotANumber {
+        text: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let negative = text.starts_with('-');
+    let (whole, fraction) = match body.split_once(separator) {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (body, None),
+    };
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_a_number("expected digits before the decimal separator"));
+    }
+    if let Some(fraction) = fraction
+        && (fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(not_a_number("expected digits after the decimal separator"));
+    }
+    let places = fraction.map_or(0, str::len);
+    if places > MAX_SCALE as usize {
+        return Err(not_a_number("more than 28 decimal places"));
+    }
+    let digits = format!("{whole}{}", fraction.unwrap_or(""));
+    let digits = digits.trim_start_matches('0');
+    let mantissa: i128 = if digits.is_empty() {
+        0
+    } else {
+        if digits.len() > 29 {
+            return Err(not_a_number("beyond the decimal range (28 significant digits)"));
+        }
+        digits.parse().map_err(|_| not_a_number("beyond the decimal range"))?
+    };
+    let mantissa = if negative { -mantissa } else { mantissa };
+    Decimal::try_from_i128_with_scale(mantissa, places as u32).map_err(|_| not_a_number("beyond the decimal range"))
+}
+
+/// Reads an `Int` from text: an optional sign and digits.
+pub fn parse_int(text: &str) -> Result<i64> {
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(HelperError::NotANumber {
+            text: text.to_owned(),
+            reason: "expected an optional sign and digits".to_owned(),
+        });
+    }
+    text.parse().map_err(|_| HelperError::NotANumber {
+        text: text.to_owned(),
+        reason: "beyond the range of a 64-bit whole number".to_owned(),
+    })
+}
+
+/// `value` written with exactly `scale` places, as the encoders write a
+/// `Decimal(s)` field; a value with more (non-zero) places is an error, not
+/// a rounding.
+pub fn with_scale(value: Decimal, scale: u32) -> Result<Decimal> {
+    let mut out = value;
+    if out.scale() > scale {
+        let trimmed = out.normalize();
+        if trimmed.scale() > scale {
+            return Err(HelperError::TooManyPlaces {
+                value: value.to_string(),
+                places: trimmed.scale(),
+                scale,
+            });
+        }
+        out = trimmed;
+    }
+    out.rescale(scale);
+    Ok(out)
+}
+
+/// Checks `Decimal(precision, scale)`: at most `precision - scale` digits
+/// before the point.
+pub fn check_precision(value: Decimal, precision: u32, scale: u32) -> Result<()> {
+    let integer_digits = value
+        .trunc()
+        .abs()
+        .normalize()
+        .to_string()
+        .trim_start_matches('0')
+        .len() as u32;
+    if integer_digits > precision.saturating_sub(scale) {
+        return Err(HelperError::TooManyDigits {
+            value: value.to_string(),
+            precision,
+            scale,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn scales_follow_the_design_table() {
+        assert_eq!(add(d("1.5"), d("2.25")).unwrap().to_string(), "3.75");
+        assert_eq!(add(d("1.50"), d("2")).unwrap().scale(), 2);
+        assert_eq!(mul(d("1.5"), d("2.25")).unwrap().scale(), 3);
+        assert_eq!(mul(d("1.50"), d("2.00")).unwrap().to_string(), "3.0000");
+        assert_eq!(
+            div(d("1"), d("3")).unwrap().to_string(),
+            "0.3333333333333333333333333333"
+        );
+    }
+
+    #[test]
+    fn nothing_wraps_or_rounds_silently() {
+        assert!(matches!(int_add(i64::MAX, 1), Err(HelperError::Overflow { .. })));
+        assert!(matches!(int_neg(i64::MIN), Err(HelperError::Overflow { .. })));
+        assert!(matches!(int_rem(1, 0), Err(HelperError::DivisionByZero)));
+        assert!(matches!(div(d("1"), d("0")), Err(HelperError::DivisionByZero)));
+        assert!(matches!(add(Decimal::MAX, d("1")), Err(HelperError::Overflow { .. })));
+        // 15 + 15 places: more than 28.
+        let small = d("0.000000000000001");
+        assert!(matches!(mul(small, small), Err(HelperError::Inexact { .. })));
+        // A sum that would need more digits than the mantissa holds.
+        assert!(matches!(
+            add(d("79228162514264337593543950335"), d("0.5")),
+            Err(HelperError::Inexact { .. }) | Err(HelperError::Overflow { .. })
+        ));
+    }
+
+    #[test]
+    fn rounding_modes() {
+        let cases = [
+            ("2.345", 2, RoundingMode::HalfUp, "2.35"),
+            ("2.345", 2, RoundingMode::HalfEven, "2.34"),
+            ("2.355", 2, RoundingMode::HalfEven, "2.36"),
+            ("-2.5", 0, RoundingMode::HalfUp, "-3"),
+            ("-2.5", 0, RoundingMode::HalfDown, "-2"),
+            ("2.01", 1, RoundingMode::Up, "2.1"),
+            ("2.09", 1, RoundingMode::Down, "2.0"),
+            ("-2.01", 1, RoundingMode::Ceiling, "-2.0"),
+            ("-2.01", 1, RoundingMode::Floor, "-2.1"),
+            ("2.5", 2, RoundingMode::HalfUp, "2.50"),
+        ];
+        for (value, places, mode, expected) in cases {
+            assert_eq!(
+                round(d(value), places, mode).unwrap().to_string(),
+                expected,
+                "{value} {places} {mode:?}"
+            );
+        }
+        assert!(round(d("1"), 29, RoundingMode::HalfUp).is_err());
+        assert!(round(d("1"), -1, RoundingMode::HalfUp).is_err());
+    }
+
+    #[test]
+    fn parsing_is_strict() {
+        assert_eq!(parse("12.50", '.').unwrap().to_string(), "12.50");
+        assert_eq!(parse("-0,5", ',').unwrap().to_string(), "-0.5");
+        assert_eq!(parse("007", '.').unwrap().to_string(), "7");
+        for bad in ["", "1.", ".5", "1e5", "1,000.00", "abc", "1.2.3", " 1"] {
+            assert!(parse(bad, '.').is_err(), "{bad:?}");
+        }
+        assert!(parse("123456789012345678901234567890", '.').is_err());
+        assert!(parse(&format!("0.{}", "1".repeat(29)), '.').is_err());
+        assert_eq!(parse_int("-42").unwrap(), -42);
+        assert!(parse_int("9223372036854775808").is_err());
+        assert!(parse_int("4.2").is_err());
+    }
+
+    #[test]
+    fn wire_scale_and_precision() {
+        assert_eq!(with_scale(d("12.5"), 2).unwrap().to_string(), "12.50");
+        assert_eq!(with_scale(d("12.500"), 2).unwrap().to_string(), "12.50");
+        assert!(matches!(
+            with_scale(d("12.345"), 2),
+            Err(HelperError::TooManyPlaces { places: 3, .. })
+        ));
+        assert!(check_precision(d("12345.67"), 7, 2).is_ok());
+        assert!(check_precision(d("123456.7"), 7, 2).is_err());
+        assert!(check_precision(d("-0.5"), 2, 2).is_ok());
+    }
+}
