@@ -934,22 +934,37 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                     format!("round({source}, {target_scale})"),
                 )
             }
-            Mismatch::TooLong(length, max) => Diagnostic::new(
-                Code::LiteralTooLong,
-                self.file,
-                value.span,
-                format!("this text has {length} characters; `{what}` takes at most {max}"),
-            )
-            .with_label(format!("longer than `String({max})`"))
-            .with_help(format!("shorten it to {max} characters")),
+            Mismatch::TooLong(length, max) => {
+                let diagnostic = Diagnostic::new(
+                    Code::LiteralTooLong,
+                    self.file,
+                    value.span,
+                    format!("this text has {length} characters; `{what}` takes at most {max}"),
+                )
+                .with_label(format!("longer than `String({max})`"));
+                match literal_text(value) {
+                    Some(text) => {
+                        let cut: String = text.chars().take(max as usize).collect();
+                        diagnostic.with_fix(format!("shorten it to {max} characters"), quote(&cut))
+                    }
+                    None => diagnostic.with_help(format!("shorten it to {max} characters")),
+                }
+            }
             Mismatch::BadCode => {
                 let kind = if matches!(target, Ty::Currency) {
                     "an ISO 4217 currency code"
                 } else {
                     "an ISO 3166-1 alpha-2 country code"
                 };
-                Diagnostic::new(Code::BadCode, self.file, value.span, format!("this is not {kind}"))
-                    .with_label(format!("`{what}` takes {kind}"))
+                let diagnostic = Diagnostic::new(Code::BadCode, self.file, value.span, format!("this is not {kind}"))
+                    .with_label(format!("`{what}` takes {kind}"));
+                // A code in the wrong case is the common slip.
+                match literal_text(value).map(|text| text.to_ascii_uppercase()) {
+                    Some(upper) if valid_code(target, &upper) => {
+                        diagnostic.with_fix("codes are written in upper case", quote(&upper))
+                    }
+                    _ => diagnostic,
+                }
             }
             Mismatch::Types => {
                 let mut diagnostic = Diagnostic::new(
@@ -1657,7 +1672,10 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                         format!("this `match` does not cover {}", missing.join(", ")),
                     )
                     .with_label("not every variant has an arm")
-                    .with_help(format!("add arms for {} (or a `_ => …` arm)", missing.join(", "))),
+                    .with_help(format!(
+                        "add an arm for each ({}), or a `_ => …` arm",
+                        missing.join(", ")
+                    )),
                 );
                 false
             }
@@ -2000,6 +2018,23 @@ fn literal_text(expr: &Expr) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// A string literal for `text`, escaped as the grammar needs.
+fn quote(text: &str) -> String {
+    let mut out = String::from('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '{' => out.push_str("\\{"),
+            '}' => out.push_str("\\}"),
+            '\n' => out.push_str("\\n"),
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Whether a literal is a valid code for `Currency` or `Country`: three or
