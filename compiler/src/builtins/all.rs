@@ -3,7 +3,6 @@
 #[allow(unused_imports)]
 use super::typing::*;
 use super::{Builtin, Example};
-use crate::types::Ty;
 
 /// The builtin `all`.
 pub const BUILTIN: Builtin = Builtin {
@@ -22,9 +21,5 @@ pub const BUILTIN: Builtin = Builtin {
     can_fail: false,
     modes: &[],
     lambda_params: super::element_lambda,
-    typing: |t| {
-        t.list(0)?;
-        t.predicate(1)?;
-        Ok(Some(Ty::Bool))
-    },
+    typing: super::typing::list_predicate,
 };

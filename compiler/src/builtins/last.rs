@@ -3,7 +3,6 @@
 #[allow(unused_imports)]
 use super::typing::*;
 use super::{Builtin, Example};
-use crate::types::Ty;
 
 /// The builtin `last`.
 pub const BUILTIN: Builtin = Builtin {
@@ -22,14 +21,5 @@ pub const BUILTIN: Builtin = Builtin {
     can_fail: false,
     modes: &[],
     lambda_params: super::element_lambda,
-    typing: |t| {
-        let element = t.list(0)?.cloned();
-        if t.count() == 2 {
-            t.predicate(1)?;
-        }
-        Ok(element.map(|ty| match ty {
-            Ty::Optional(_) => ty,
-            other => Ty::Optional(Box::new(other)),
-        }))
-    },
+    typing: super::typing::first_last,
 };

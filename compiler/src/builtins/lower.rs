@@ -21,8 +21,5 @@ pub const BUILTIN: Builtin = Builtin {
     can_fail: false,
     modes: &[],
     lambda_params: super::no_lambda,
-    typing: |t| {
-        t.text(0)?;
-        Ok(Some(string()))
-    },
+    typing: super::typing::text_to_text,
 };

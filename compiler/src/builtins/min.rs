@@ -3,7 +3,6 @@
 #[allow(unused_imports)]
 use super::typing::*;
 use super::{Builtin, Example};
-use crate::types::Ty;
 
 /// The builtin `min`.
 pub const BUILTIN: Builtin = Builtin {
@@ -27,17 +26,5 @@ pub const BUILTIN: Builtin = Builtin {
     can_fail: false,
     modes: &[],
     lambda_params: super::element_lambda,
-    typing: |t| {
-        if t.count() == 1 {
-            return Ok(t.list(0)?.map(|element| Ty::Optional(Box::new(element.clone()))));
-        }
-        if let Some(super::ArgTy::Lambda(_)) = t.args.get(1) {
-            t.list(0)?;
-            return Ok(t.lambda(1)?.map(|ty| Ty::Optional(Box::new(ty.clone()))));
-        }
-        match (t.number(0)?, t.number(1)?) {
-            (Some(a), Some(b)) => Ok(Some(wider_number(a, b))),
-            _ => Ok(None),
-        }
-    },
+    typing: super::typing::min_max,
 };

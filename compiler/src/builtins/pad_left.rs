@@ -26,10 +26,5 @@ pub const BUILTIN: Builtin = Builtin {
     can_fail: true,
     modes: &[],
     lambda_params: super::no_lambda,
-    typing: |t| {
-        t.text(0)?;
-        t.int(1)?;
-        t.text(2)?;
-        Ok(Some(string()))
-    },
+    typing: super::typing::pad,
 };

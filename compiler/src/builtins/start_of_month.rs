@@ -3,7 +3,6 @@
 #[allow(unused_imports)]
 use super::typing::*;
 use super::{Builtin, Example};
-use crate::types::Ty;
 
 /// The builtin `start_of_month`.
 pub const BUILTIN: Builtin = Builtin {
@@ -22,8 +21,5 @@ pub const BUILTIN: Builtin = Builtin {
     can_fail: false,
     modes: &[],
     lambda_params: super::no_lambda,
-    typing: |t| {
-        t.date(0)?;
-        Ok(Some(Ty::Date))
-    },
+    typing: super::typing::date_to_date,
 };

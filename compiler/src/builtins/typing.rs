@@ -201,3 +201,56 @@ pub fn scale_of(ty: &Ty) -> Option<u32> {
         _ => None,
     }
 }
+
+// ---------------------------------------------------------------- rules several builtins share
+
+/// `f(text) -> String`: upper, lower, trim.
+pub fn text_to_text(t: &Typing<'_>) -> Result<Option<Ty>, ArgError> {
+    t.text(0)?;
+    Ok(Some(string()))
+}
+
+/// `f(text, length, fill) -> String`: pad_left, pad_right.
+pub fn pad(t: &Typing<'_>) -> Result<Option<Ty>, ArgError> {
+    t.text(0)?;
+    t.int(1)?;
+    t.text(2)?;
+    Ok(Some(string()))
+}
+
+/// min and max: of two numbers, of a list (optional), or of a lambda over a list.
+pub fn min_max(t: &Typing<'_>) -> Result<Option<Ty>, ArgError> {
+    if t.count() == 1 {
+        return Ok(t.list(0)?.map(|element| element.clone().optional()));
+    }
+    if let Some(ArgTy::Lambda(_)) = t.args.get(1) {
+        t.list(0)?;
+        return Ok(t.lambda(1)?.map(|ty| ty.clone().optional()));
+    }
+    match (t.number(0)?, t.number(1)?) {
+        (Some(a), Some(b)) => Ok(Some(wider_number(a, b))),
+        _ => Ok(None),
+    }
+}
+
+/// first and last: an element (satisfying a condition), optional.
+pub fn first_last(t: &Typing<'_>) -> Result<Option<Ty>, ArgError> {
+    let element = t.list(0)?.cloned();
+    if t.count() == 2 {
+        t.predicate(1)?;
+    }
+    Ok(element.map(Ty::optional))
+}
+
+/// any and all: a condition over a list.
+pub fn list_predicate(t: &Typing<'_>) -> Result<Option<Ty>, ArgError> {
+    t.list(0)?;
+    t.predicate(1)?;
+    Ok(Some(Ty::Bool))
+}
+
+/// `f(date) -> Date`: start_of_month, end_of_month.
+pub fn date_to_date(t: &Typing<'_>) -> Result<Option<Ty>, ArgError> {
+    t.date(0)?;
+    Ok(Some(Ty::Date))
+}
