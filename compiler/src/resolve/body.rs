@@ -313,9 +313,10 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
     /// error: names and expressions are checked, fields cannot be.
     fn unknown_record_block(&mut self, block: &Block) {
         let mark = self.locals.len();
+        let mut bound = HashSet::new();
         for stmt in &block.stmts {
             match &stmt.kind {
-                StmtKind::Let { name, ty, value } => self.let_stmt(name, ty.as_ref(), value, mark),
+                StmtKind::Let { name, ty, value } => self.let_stmt(name, ty.as_ref(), value, &mut bound),
                 StmtKind::Assign { value, .. } => match &value.kind {
                     ExprKind::Block(inner) => self.unknown_record_block(inner),
                     ExprKind::For {
@@ -390,10 +391,10 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
     }
 
     fn record_stmts(&mut self, block: &Block, record_id: RecordId, assigned: &mut Assigned) {
-        let block_start = self.locals.len();
+        let mut bound = HashSet::new();
         for stmt in &block.stmts {
             match &stmt.kind {
-                StmtKind::Let { name, ty, value } => self.let_stmt(name, ty.as_ref(), value, block_start),
+                StmtKind::Let { name, ty, value } => self.let_stmt(name, ty.as_ref(), value, &mut bound),
                 StmtKind::Assign { field, value } => {
                     let field_ty = self.target_field(record_id, field, assigned);
                     let ty = self.expr(value, field_ty.as_ref());
@@ -524,13 +525,10 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
         );
     }
 
-    /// `let name: Type = value`; `block_start` is where the enclosing
-    /// block's locals begin (a name may be bound once per block).
-    fn let_stmt(&mut self, name: &Ident, declared: Option<&TypeRef>, value: &Expr, block_start: usize) {
-        if self.locals[block_start.min(self.locals.len())..]
-            .iter()
-            .any(|l| l.name == name.name)
-        {
+    /// `let name: Type = value`; `bound` holds the names the enclosing
+    /// block has bound so far (a name may be bound once per block).
+    fn let_stmt(&mut self, name: &Ident, declared: Option<&TypeRef>, value: &Expr, bound: &mut HashSet<String>) {
+        if !bound.insert(name.name.clone()) {
             self.push(
                 Diagnostic::new(
                     Code::Duplicate,
@@ -728,13 +726,14 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             );
             return Some(ty.strip_optional().clone());
         }
+        let mut bound = HashSet::new();
         let mark = self.locals.len();
         let mut result = None;
         let count = block.stmts.len();
         for (index, stmt) in block.stmts.iter().enumerate() {
             match &stmt.kind {
                 StmtKind::Let { name, ty, value } => {
-                    self.let_stmt(name, ty.as_ref(), value, mark);
+                    self.let_stmt(name, ty.as_ref(), value, &mut bound);
                     if index + 1 == count {
                         self.push(
                             Diagnostic::new(

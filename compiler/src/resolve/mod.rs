@@ -685,6 +685,7 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                         file: self.file,
                         span: record.name.span,
                         incomplete: !record.broken.is_empty(),
+                        field_index: Default::default(),
                     });
                     let location = Location {
                         file: self.file,
@@ -765,7 +766,7 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                     self.diagnostics.extend(found);
                     let fields = self.resolve_fields(&record.fields, &[], &format, None);
                     if let Some(def) = self.ws.types.records.get_mut(id.0 as usize) {
-                        def.fields = fields;
+                        def.add_fields(fields);
                     }
                 }
                 ItemKind::Extend(extend) => self.resolve_extend(extend),
@@ -782,8 +783,10 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
         extension: Option<ModuleId>,
     ) -> Vec<FieldDef> {
         let mut out: Vec<FieldDef> = Vec::new();
+        let mut seen: HashMap<String, (FileId, Span)> =
+            existing.iter().map(|f| (f.name.clone(), (f.file, f.span))).collect();
         for field in fields {
-            if let Some(first) = out.iter().chain(existing.iter()).find(|f| f.name == field.name.name) {
+            if let Some((first_file, first_span)) = seen.get(&field.name.name).copied() {
                 self.error(
                     Diagnostic::new(
                         Code::Duplicate,
@@ -792,10 +795,11 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                         format!("field `{}` is declared twice", field.name.name),
                     )
                     .with_label("declared again here")
-                    .with_secondary(first.file, first.span, "first declared here"),
+                    .with_secondary(first_file, first_span, "first declared here"),
                 );
                 continue;
             }
+            seen.insert(field.name.name.clone(), (self.file, field.name.span));
             let ty = self.resolve_type(&field.ty);
             let mut found = Vec::new();
             annotations::check_annotations(self.file, &field.annotations, format, &mut found);
@@ -838,7 +842,7 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
             .unwrap_or_default();
         let added = self.resolve_fields(&extend.fields, &existing, &format, Some(self.module));
         if let Some(def) = self.ws.types.records.get_mut(id.0 as usize) {
-            def.fields.extend(added);
+            def.add_fields(added);
         }
         // The extending module names the record too, so a mapping imports
         // it from here and thereby sees the added fields.

@@ -8,6 +8,7 @@
 use crate::source::FileId;
 use crate::span::Span;
 use crate::syntax::ast::{Annotation, Doc};
+use std::collections::HashMap;
 use std::fmt;
 
 /// Identifies a record in a [`TypeStore`].
@@ -163,6 +164,24 @@ pub struct RecordDef {
     /// Whether some of its fields did not parse: lookups that fail may be
     /// false alarms and are not reported.
     pub incomplete: bool,
+    /// Field positions by name, kept by [`RecordDef::add_fields`].
+    pub field_index: HashMap<String, usize>,
+}
+
+impl RecordDef {
+    /// Appends fields (declared, or added by `extend record`), keeping the
+    /// name index; names must be new (the resolver rejects duplicates).
+    pub fn add_fields(&mut self, fields: Vec<FieldDef>) {
+        for field in fields {
+            self.field_index.entry(field.name.clone()).or_insert(self.fields.len());
+            self.fields.push(field);
+        }
+    }
+
+    /// The field named `name`, extensions included.
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.field_index.get(name).and_then(|index| self.fields.get(*index))
+    }
 }
 
 /// One enum variant.
@@ -233,9 +252,8 @@ impl TypeStore {
     /// `visible` (extensions from other modules are not seen).
     pub fn field<'a>(&'a self, id: RecordId, name: &str, visible: &dyn Fn(ModuleId) -> bool) -> Option<&'a FieldDef> {
         self.record(id)?
-            .fields
-            .iter()
-            .find(|field| field.name == name && field.extension.is_none_or(visible))
+            .field(name)
+            .filter(|field| field.extension.is_none_or(visible))
     }
 
     /// The field names of a record visible from a file, for suggestions.
