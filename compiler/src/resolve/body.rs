@@ -88,6 +88,8 @@ pub(super) struct BodyChecker<'w, L: ModuleLoader> {
     /// Set when a pattern names an unknown variant, until the enclosing
     /// `match` has been checked for exhaustiveness.
     unknown_pattern: bool,
+    /// The type of every expression whose type is known.
+    expr_types: HashMap<Span, Ty>,
 }
 
 /// What a name or expression stands for.
@@ -120,11 +122,14 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             locals: Vec::new(),
             diagnostics: Vec::new(),
             unknown_pattern: false,
+            expr_types: HashMap::new(),
         }
     }
 
-    pub(super) fn into_diagnostics(self) -> Vec<Diagnostic> {
-        self.diagnostics
+    /// The diagnostics found and the type of every expression whose type is
+    /// known, by span.
+    pub(super) fn finish(self) -> (Vec<Diagnostic>, HashMap<Span, Ty>) {
+        (self.diagnostics, self.expr_types)
     }
 
     fn scope(&self) -> &HashMap<String, Def> {
@@ -1019,7 +1024,17 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
         false
     }
 
+    /// The value of an expression; its type, when known, is recorded for
+    /// hovers and for lowering.
     fn value(&mut self, expr: &Expr, expected: Option<&Ty>) -> Value {
+        let value = self.value_of(expr, expected);
+        if let Value::Typed(Some(ty)) = &value {
+            self.expr_types.insert(expr.span, ty.clone());
+        }
+        value
+    }
+
+    fn value_of(&mut self, expr: &Expr, expected: Option<&Ty>) -> Value {
         match &expr.kind {
             ExprKind::Str(parts) => {
                 for part in parts {

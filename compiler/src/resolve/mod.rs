@@ -156,6 +156,9 @@ pub struct ModuleInfo {
     pub uses: Vec<ModuleId>,
     /// Its format (schemas).
     pub format: FormatInfo,
+    /// The type of every expression of its bodies whose type is known, by
+    /// the expression's span (for hovers, and for lowering).
+    pub expr_types: HashMap<Span, Ty>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,6 +283,7 @@ impl<L: ModuleLoader> Workspace<L> {
             scope: HashMap::new(),
             uses: Vec::new(),
             format: FormatInfo::default(),
+            expr_types: HashMap::new(),
         });
         let ast = std::mem::take(&mut self.modules[id.0 as usize].ast);
         let mut resolver = ItemResolver {
@@ -375,6 +379,17 @@ impl<L: ModuleLoader> Workspace<L> {
         diagnostic
     }
 
+    /// The innermost expression of `module` around byte `offset` whose type
+    /// is known, with its span: what a hover shows.
+    pub fn type_at(&self, module: ModuleId, offset: usize) -> Option<(Span, &Ty)> {
+        self.module(module)?
+            .expr_types
+            .iter()
+            .filter(|(span, _)| span.contains(offset))
+            .min_by_key(|(span, _)| (span.len(), span.start))
+            .map(|(span, ty)| (*span, ty))
+    }
+
     /// The modules reachable from `root` through `use` (itself included).
     pub fn reachable(&self, root: ModuleId) -> HashSet<ModuleId> {
         let mut seen = HashSet::new();
@@ -425,8 +440,9 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
             let visible = self.ws.reachable(self.module);
             let mut checker = body::BodyChecker::new(self.ws, self.module, self.file, &visible);
             checker.check_module(ast);
-            let found = checker.into_diagnostics();
+            let (found, types) = checker.finish();
             self.diagnostics.extend(found);
+            self.info().expr_types = types;
         }
     }
 
