@@ -22,3 +22,5 @@ pub mod types;
 /// this size; tests of extreme inputs do the same.
 pub const REQUIRED_STACK: usize = 64 * 1024 * 1024;
 pub mod helpers;
+pub mod interp;
+pub mod mir;

@@ -1,6 +1,6 @@
 //! Every builtin's documented examples run as tests: each example must
-//! type-check to the type its documentation states. (Their values are
-//! checked too once the interpreter exists.) Also: one file per builtin,
+//! type-check to the type its documentation states, and the reference
+//! interpreter must give the documented value. Also: one file per builtin,
 //! and every builtin documented.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
@@ -27,6 +27,33 @@ fn every_example_type_checks_to_its_documented_type() {
                     example.ty,
                     mapwright_compiler::diagnostics::render::to_plain_text(&workspace.sources, &result.diagnostics)
                 ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_example_evaluates_to_its_documented_value() {
+    let mut problems = Vec::new();
+    for builtin in builtins::all() {
+        for example in builtin.examples {
+            let source = format!("param example: {} = {}\n", example.ty, example.expr);
+            let mut workspace = Workspace::new(EmbeddedStdlib);
+            let result = workspace.check("example.map", source.as_bytes().to_vec(), None);
+            assert!(result.diagnostics.is_empty(), "{}: does not check", example.expr);
+            let module = mapwright_compiler::mir::lower::lower(&workspace, result.module.unwrap())
+                .unwrap_or_else(|error| panic!("{}: {error}", example.expr));
+            let outcome =
+                mapwright_compiler::interp::Interpreter::new(&module, &Default::default(), Default::default())
+                    .map(|interpreter| interpreter.param("example").map(ToString::to_string));
+            match outcome {
+                Ok(Some(value)) if value == example.value => {}
+                Ok(value) => problems.push(format!(
+                    "{}: `{}` gives {value:?}, documented {}",
+                    builtin.name, example.expr, example.value
+                )),
+                Err(error) => problems.push(format!("{}: `{}` fails: {error}", builtin.name, example.expr)),
             }
         }
     }
