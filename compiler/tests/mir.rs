@@ -7,7 +7,7 @@
 use mapwright_compiler::interp::Interpreter;
 use mapwright_compiler::interp::value::Value;
 use mapwright_compiler::resolve::{LoadOutcome, LoadedModule, ModuleLoader, Workspace};
-use mapwright_compiler::types::{Ty, TypeStore};
+use mapwright_compiler::types::TypeStore;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -170,5 +170,4 @@ fn the_interpreter_runs_invoice_to_sap() {
     assert_eq!(error.to_string(), "supplier not yet in SAP");
     // A param without a default must be given.
     assert!(Interpreter::new(&mir, &HashMap::new(), HashMap::new()).is_err());
-    let _ = Ty::Int;
 }

@@ -405,7 +405,6 @@ impl<'a, L: ModuleLoader> Lowerer<'a, L> {
                     && !self.is_local(&type_name.name)
                     && let Some(Ty::Enum(id)) = self.ty(expr)
                 {
-                    let _ = type_name;
                     return self.variant(*id, &name.name, name.span);
                 }
                 let base_ty = self.ty(base).map(Ty::strip_optional).cloned();

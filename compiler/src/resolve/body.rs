@@ -871,18 +871,9 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                 Some(_) => Some(Mismatch::BadCode),
                 None => Some(Mismatch::Types),
             },
-            (Ty::Int, Ty::Decimal { precision: None, .. }) => None,
-            (
-                Ty::Int,
-                Ty::Decimal {
-                    precision: Some(p),
-                    scale,
-                },
-            ) => {
-                // An Int fits when its digits fit the precision left of the point.
-                let _ = (p, scale);
-                None
-            }
+            // An Int is a decimal of scale 0; a `Decimal(p, s)` precision is
+            // checked when the mapping runs.
+            (Ty::Int, Ty::Decimal { .. }) => None,
             (
                 Ty::Decimal { scale, .. },
                 Ty::Decimal {

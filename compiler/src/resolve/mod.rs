@@ -464,10 +464,6 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                 (ItemKind::Use(_) | ItemKind::Extend(_), _) => true,
                 _ => false,
             };
-            let head = Span::new(
-                item.span.start as usize,
-                (item.span.start as usize + 1).max(item.span.start as usize),
-            );
             let keyword_span = keyword_span(&self.ws.sources.get(self.file).text, item.span);
             if !allowed {
                 let (kind, allowed_list) = match self.kind {
@@ -486,7 +482,6 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                 );
                 continue;
             }
-            let _ = head;
             match &item.kind {
                 ItemKind::Schema(schema_path) => {
                     if let Some(first) = seen_schema {
