@@ -265,6 +265,13 @@ pub struct Module {
 
 // ---------------------------------------------------------------- display
 
+/// A local as shown: its name and number (`kept%3`).
+fn local_name(locals: &[String], id: LocalId) -> String {
+    locals
+        .get(id.0 as usize)
+        .map_or_else(|| format!("%{}", id.0), |name| format!("{name}%{}", id.0))
+}
+
 struct Indent(usize);
 
 impl fmt::Display for Indent {
@@ -277,11 +284,7 @@ impl fmt::Display for Indent {
 }
 
 fn write_expr(f: &mut fmt::Formatter<'_>, expr: &Expr, locals: &[String], depth: usize) -> fmt::Result {
-    let local = |id: &LocalId| {
-        locals
-            .get(id.0 as usize)
-            .map_or_else(|| format!("%{}", id.0), |n| format!("{n}%{}", id.0))
-    };
+    let local = |id: &LocalId| local_name(locals, *id);
     match expr {
         Expr::Const(value) => write!(f, "{value}"),
         Expr::Local(id) => f.write_str(&local(id)),
@@ -408,11 +411,7 @@ fn write_patterns(f: &mut fmt::Formatter<'_>, patterns: &[Value]) -> fmt::Result
 }
 
 fn write_stmt(f: &mut fmt::Formatter<'_>, stmt: &Stmt, locals: &[String], depth: usize) -> fmt::Result {
-    let local = |id: &LocalId| {
-        locals
-            .get(id.0 as usize)
-            .map_or_else(|| format!("%{}", id.0), |n| format!("{n}%{}", id.0))
-    };
+    let local = |id: &LocalId| local_name(locals, *id);
     write!(f, "{}", Indent(depth))?;
     match stmt {
         Stmt::Let(id, value) => {
