@@ -140,6 +140,15 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             .unwrap_or_else(|| EMPTY.get_or_init(HashMap::new))
     }
 
+    /// Names in the module's scope whose definition `keep` accepts, for
+    /// "did you mean".
+    fn scope_names(&self, keep: impl Fn(&DefKind) -> bool) -> impl Iterator<Item = &str> {
+        self.scope()
+            .iter()
+            .filter(move |(_, d)| keep(&d.kind))
+            .map(|(n, _)| n.as_str())
+    }
+
     fn is_visible(&self, module: ModuleId) -> bool {
         self.visible.contains(&module)
     }
@@ -1475,10 +1484,7 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             None => {
                 let mut candidates: Vec<&str> = self.locals.iter().map(|l| l.name.as_str()).collect();
                 candidates.extend(
-                    self.scope()
-                        .iter()
-                        .filter(|(_, d)| matches!(d.kind, DefKind::Param(_) | DefKind::Table(..) | DefKind::Enum(_)))
-                        .map(|(n, _)| n.as_str()),
+                    self.scope_names(|kind| matches!(kind, DefKind::Param(_) | DefKind::Table(..) | DefKind::Enum(_))),
                 );
                 let mut diagnostic = Diagnostic::new(
                     Code::UnknownName,
@@ -1954,12 +1960,7 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             return;
         }
         let mut candidates: Vec<&str> = builtins::all().iter().map(|b| b.name).collect();
-        candidates.extend(
-            self.scope()
-                .iter()
-                .filter(|(_, d)| matches!(d.kind, DefKind::Function(..)))
-                .map(|(n, _)| n.as_str()),
-        );
+        candidates.extend(self.scope_names(|kind| matches!(kind, DefKind::Function(..))));
         let mut diagnostic = Diagnostic::new(
             Code::UnknownFunction,
             self.file,
