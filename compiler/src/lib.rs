@@ -24,3 +24,5 @@ pub const REQUIRED_STACK: usize = 64 * 1024 * 1024;
 pub mod helpers;
 pub mod interp;
 pub mod mir;
+pub mod program;
+pub mod wire;

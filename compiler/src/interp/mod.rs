@@ -8,9 +8,10 @@ pub mod value;
 
 use crate::helpers::number::{self, RoundingMode};
 use crate::helpers::{HelperError, date, text};
-use crate::mir::{Arm, Body, Expr, Fold, Loop, Module, Op, Stmt};
+use crate::mir::{Arm, Body, Check, Expr, Fold, Loop, Module, Op, Stmt};
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use value::Value;
 
 /// Why evaluation stopped.
@@ -31,11 +32,143 @@ pub enum EvalError {
     Internal(String),
 }
 
+/// An [`EvalError`] with where it happened: the input value it came from
+/// and the output field it was meant for, as 0-based JSON paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// Why.
+    pub error: EvalError,
+    /// The input path (`$.lines[3].net_amount`), when the failing value
+    /// came from the input.
+    pub source: Option<String>,
+    /// The output path (`$.to_SupplierInvoiceItemGLAcct[2].TaxCode`), when
+    /// the failure happened while computing an output field.
+    pub target: Option<String>,
+}
+
 type Result<T> = std::result::Result<T, EvalError>;
 
 fn internal(message: impl Into<String>) -> EvalError {
     EvalError::Internal(message.into())
 }
+
+// ------------------------------------------------------------ provenance
+
+/// A path into the input, built only as far as it is needed.
+#[derive(Debug)]
+enum Path<'m> {
+    Root,
+    Field(Rc<Path<'m>>, &'m str),
+    Index(Rc<Path<'m>>, usize),
+}
+
+impl Path<'_> {
+    fn render(&self, out: &mut String) {
+        match self {
+            Path::Root => out.push('$'),
+            Path::Field(base, name) => {
+                base.render(out);
+                out.push('.');
+                out.push_str(name);
+            }
+            Path::Index(base, index) => {
+                base.render(out);
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        self.render(&mut out);
+        out
+    }
+}
+
+/// Where a local's value came from: one input path, or, for a list made of
+/// input elements (`where`, `sort_by`, `distinct`), one path per element.
+#[derive(Clone, Debug)]
+enum Src<'m> {
+    Path(Rc<Path<'m>>),
+    Items(Rc<Path<'m>>, Rc<Vec<Rc<Path<'m>>>>),
+}
+
+impl<'m> Src<'m> {
+    fn element(&self, position: usize) -> Option<Src<'m>> {
+        match self {
+            Src::Path(path) => Some(Src::Path(Rc::new(Path::Index(path.clone(), position)))),
+            Src::Items(_, items) => items.get(position).map(|path| Src::Path(path.clone())),
+        }
+    }
+
+    fn path(&self) -> &Rc<Path<'m>> {
+        match self {
+            Src::Path(path) | Src::Items(path, _) => path,
+        }
+    }
+}
+
+/// One step of an output path, collected while a failure unwinds.
+#[derive(Clone, Debug)]
+enum Seg<'m> {
+    Field(&'m str),
+    Index(usize),
+}
+
+/// A failure on its way out, gathering its output path.
+struct Unwind<'m> {
+    error: EvalError,
+    source: Option<String>,
+    /// Innermost first.
+    target: Vec<Seg<'m>>,
+}
+
+impl From<EvalError> for Unwind<'_> {
+    fn from(error: EvalError) -> Self {
+        Unwind {
+            error,
+            source: None,
+            target: Vec::new(),
+        }
+    }
+}
+
+impl From<HelperError> for Unwind<'_> {
+    fn from(error: HelperError) -> Self {
+        EvalError::from(error).into()
+    }
+}
+
+type Flow<'m, T> = std::result::Result<T, Unwind<'m>>;
+
+/// A body's locals and where their values came from.
+struct Frame<'m> {
+    values: Vec<Value>,
+    origins: Vec<Option<Src<'m>>>,
+}
+
+impl<'m> Frame<'m> {
+    fn new(mut values: Vec<Value>, origins: Vec<Option<Src<'m>>>, locals: usize) -> Frame<'m> {
+        values.resize(locals.max(values.len()), Value::Absent);
+        let mut origins = origins;
+        origins.resize(values.len(), None);
+        Frame { values, origins }
+    }
+
+    fn set(&mut self, index: u32, value: Value, origin: Option<Src<'m>>) {
+        let index = index as usize;
+        if self.values.len() <= index {
+            self.values.resize(index + 1, Value::Absent);
+            self.origins.resize(index + 1, None);
+        }
+        self.values[index] = value;
+        self.origins[index] = origin;
+    }
+}
+
+static ABSENT: Value = Value::Absent;
 
 /// A module ready to run: its params evaluated, its external tables filled.
 pub struct Interpreter<'m> {
@@ -67,7 +200,9 @@ impl<'m> Interpreter<'m> {
         for param in &module.params {
             let value = match (params.get(&param.name), &param.default) {
                 (Some(value), _) => value.clone(),
-                (None, Some(default)) => interpreter.eval_body(default, Vec::new())?,
+                (None, Some(default)) => interpreter
+                    .eval_body(default, Vec::new(), Vec::new())
+                    .map_err(|unwind| unwind.error)?,
                 (None, None) => return Err(EvalError::MissingParam(param.name.clone())),
             };
             interpreter.params.push(value);
@@ -77,13 +212,52 @@ impl<'m> Interpreter<'m> {
 
     /// Runs the mapping or function named `name` on `args`.
     pub fn call(&self, name: &str, args: Vec<Value>) -> Result<Value> {
+        self.run(name, args).map_err(|failure| failure.error)
+    }
+
+    /// Runs the mapping or function named `name` on `args`, the first of
+    /// which is the input event (its fields' paths start at `$`). A failure
+    /// names the input and output paths it concerns.
+    pub fn run(&self, name: &str, args: Vec<Value>) -> std::result::Result<Value, Failure> {
         let function = self
             .module
             .functions
             .iter()
             .find(|f| f.name == name)
-            .ok_or_else(|| internal(format!("no mapping or function `{name}`")))?;
-        self.eval_body(&function.body, args)
+            .ok_or_else(|| Failure {
+                error: internal(format!("no mapping or function `{name}`")),
+                source: None,
+                target: None,
+            })?;
+        let origins = if args.is_empty() {
+            Vec::new()
+        } else {
+            vec![Some(Src::Path(Rc::new(Path::Root)))]
+        };
+        self.eval_body(&function.body, args, origins).map_err(|unwind| {
+            let target = (!unwind.target.is_empty()).then(|| {
+                let mut out = String::from("$");
+                for seg in unwind.target.iter().rev() {
+                    match seg {
+                        Seg::Field(name) => {
+                            out.push('.');
+                            out.push_str(name);
+                        }
+                        Seg::Index(index) => {
+                            out.push('[');
+                            out.push_str(&index.to_string());
+                            out.push(']');
+                        }
+                    }
+                }
+                out
+            });
+            Failure {
+                error: unwind.error,
+                source: unwind.source,
+                target,
+            }
+        })
     }
 
     /// The value of param `name`.
@@ -92,31 +266,111 @@ impl<'m> Interpreter<'m> {
         self.params.get(index)
     }
 
-    fn eval_body(&self, body: &Body, args: Vec<Value>) -> Result<Value> {
-        let mut frame = args;
-        frame.resize(body.locals.len().max(frame.len()), Value::Absent);
+    fn eval_body(&self, body: &'m Body, args: Vec<Value>, origins: Vec<Option<Src<'m>>>) -> Flow<'m, Value> {
+        let mut frame = Frame::new(args, origins, body.locals.len());
         self.eval(&body.expr, &mut frame)
     }
 
-    fn eval(&self, expr: &Expr, frame: &mut Vec<Value>) -> Result<Value> {
+    /// The value a place (a local, a param, a field or index of a place)
+    /// holds, borrowed: reading `inv.supplier.id` copies only the text.
+    fn read<'a>(&'a self, expr: &Expr, values: &'a [Value]) -> Option<&'a Value> {
+        match expr {
+            Expr::Local(id) => values.get(id.0 as usize),
+            Expr::Param(index) => self.params.get(*index as usize),
+            Expr::Field(base, field) => match self.read(base, values)? {
+                Value::Record(slots) => slots.get(field.slot as usize),
+                Value::Absent => Some(&ABSENT),
+                _ => None,
+            },
+            Expr::Index(base, index) => {
+                let position = match index.as_ref() {
+                    Expr::Const(Value::Int(i)) => *i,
+                    other => match self.read(other, values)? {
+                        Value::Int(i) => *i,
+                        _ => return None,
+                    },
+                };
+                match self.read(base, values)? {
+                    Value::List(items) => Some(
+                        usize::try_from(position)
+                            .ok()
+                            .and_then(|i| items.get(i))
+                            .unwrap_or(&ABSENT),
+                    ),
+                    Value::Absent => Some(&ABSENT),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Where the value of `expr` came from in the input, if it is a place
+    /// rooted in the input (valid after `expr` was evaluated).
+    fn origin(&self, expr: &'m Expr, frame: &Frame<'m>) -> Option<Src<'m>> {
+        match expr {
+            Expr::Local(id) => frame.origins.get(id.0 as usize).cloned().flatten(),
+            Expr::Field(base, field) => match self.origin(base, frame)? {
+                Src::Path(path) => Some(Src::Path(Rc::new(Path::Field(path, &field.name)))),
+                Src::Items(..) => None,
+            },
+            Expr::Index(base, index) => {
+                let position = match index.as_ref() {
+                    Expr::Const(Value::Int(i)) => usize::try_from(*i).ok()?,
+                    other => match self.read(other, &frame.values)? {
+                        Value::Int(i) => usize::try_from(*i).ok()?,
+                        _ => return None,
+                    },
+                };
+                self.origin(base, frame)?.element(position)
+            }
+            Expr::Block(_, result) => self.origin(result, frame),
+            Expr::Coalesce(value, _) => self.origin(value, frame),
+            _ => None,
+        }
+    }
+
+    /// The input path a failure in `expr` is best blamed on: the first place
+    /// inside it that came from the input.
+    fn blame(&self, expr: &'m Expr, frame: &Frame<'m>) -> Option<String> {
+        if let Some(src) = self.origin(expr, frame) {
+            return Some(src.path().text());
+        }
+        match expr {
+            Expr::Call(_, args) | Expr::CallFn(_, args) | Expr::List(args) => {
+                args.iter().find_map(|arg| self.blame(arg, frame))
+            }
+            Expr::Lookup(_, key) => self.blame(key, frame),
+            Expr::Field(base, _) | Expr::Index(base, _) => self.blame(base, frame),
+            Expr::Coalesce(a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+                self.blame(a, frame).or_else(|| self.blame(b, frame))
+            }
+            Expr::If(cond, then, otherwise) => self
+                .blame(then, frame)
+                .or_else(|| self.blame(otherwise, frame))
+                .or_else(|| self.blame(cond, frame)),
+            Expr::Loop(lp) => self.blame(&lp.source, frame),
+            Expr::Match(scrutinee, _) => self.blame(scrutinee, frame),
+            _ => None,
+        }
+    }
+
+    fn eval(&self, expr: &'m Expr, frame: &mut Frame<'m>) -> Flow<'m, Value> {
         Ok(match expr {
             Expr::Const(value) => value.clone(),
-            Expr::Local(id) => frame
-                .get(id.0 as usize)
-                .cloned()
-                .ok_or_else(|| internal("unknown local"))?,
-            Expr::Param(index) => self
-                .params
-                .get(*index as usize)
-                .cloned()
-                .ok_or_else(|| internal("unknown param"))?,
-            Expr::Field(base, slot) => match self.eval(base, frame)? {
+            Expr::Local(_) | Expr::Param(_) | Expr::Field(..) | Expr::Index(..)
+                if let Some(value) = self.read(expr, &frame.values) =>
+            {
+                value.clone()
+            }
+            Expr::Local(_) | Expr::Param(_) => return Err(internal("unknown local or param").into()),
+            Expr::Field(base, field) => match self.eval(base, frame)? {
                 Value::Absent => Value::Absent,
                 Value::Record(slots) => slots
                     .into_iter()
-                    .nth(*slot as usize)
+                    .nth(field.slot as usize)
                     .ok_or_else(|| internal("no such slot"))?,
-                other => return Err(internal(format!("field of a non-record {other}"))),
+                other => return Err(internal(format!("field of a non-record {other}")).into()),
             },
             Expr::Index(base, index) => {
                 let list = self.eval(base, frame)?;
@@ -127,7 +381,7 @@ impl<'m> Interpreter<'m> {
                         .and_then(|i| items.into_iter().nth(i))
                         .unwrap_or(Value::Absent),
                     (Value::Absent, _) => Value::Absent,
-                    _ => return Err(internal("bad index")),
+                    _ => return Err(internal("bad index").into()),
                 }
             }
             Expr::Lookup(table, key) => {
@@ -139,7 +393,16 @@ impl<'m> Interpreter<'m> {
                 for arg in args {
                     values.push(self.eval(arg, frame)?);
                 }
-                apply(*op, values)?
+                match apply(*op, values) {
+                    Ok(value) => value,
+                    Err(error) => {
+                        return Err(Unwind {
+                            error,
+                            source: args.iter().find_map(|arg| self.blame(arg, frame)),
+                            target: Vec::new(),
+                        });
+                    }
+                }
             }
             Expr::CallFn(index, args) => {
                 let function = self
@@ -148,10 +411,12 @@ impl<'m> Interpreter<'m> {
                     .get(*index as usize)
                     .ok_or_else(|| internal("unknown fn"))?;
                 let mut values = Vec::with_capacity(args.len());
+                let mut origins = Vec::with_capacity(args.len());
                 for arg in args {
                     values.push(self.eval(arg, frame)?);
+                    origins.push(self.origin(arg, frame));
                 }
-                self.eval_body(&function.body, values)?
+                self.eval_body(&function.body, values, origins)?
             }
             Expr::Block(stmts, result) => {
                 self.exec(stmts, frame)?;
@@ -178,29 +443,29 @@ impl<'m> Interpreter<'m> {
                 }
                 Value::List(values)
             }
-            Expr::Loop(lp) => self.eval_loop(lp, frame)?,
+            Expr::Loop(lp) => self.eval_loop(lp, frame)?.0,
             Expr::Match(scrutinee, arms) => {
                 let value = self.eval(scrutinee, frame)?;
                 match self.choose(arms, &value, frame)? {
                     Some(arm) => self.eval(&arm.body, frame)?,
-                    None => return Err(internal(format!("no match arm for {value}"))),
+                    None => return Err(internal(format!("no match arm for {value}")).into()),
                 }
             }
             Expr::Fail(message) => match self.eval(message, frame)? {
-                Value::Text(text) => return Err(EvalError::Failed(text)),
-                other => return Err(EvalError::Failed(other.to_string())),
+                Value::Text(text) => return Err(EvalError::Failed(text).into()),
+                other => return Err(EvalError::Failed(other.to_string()).into()),
             },
         })
     }
 
-    fn truth(&self, expr: &Expr, frame: &mut Vec<Value>) -> Result<bool> {
+    fn truth(&self, expr: &'m Expr, frame: &mut Frame<'m>) -> Flow<'m, bool> {
         match self.eval(expr, frame)? {
             Value::Bool(value) => Ok(value),
-            other => Err(internal(format!("a condition gave {other}"))),
+            other => Err(internal(format!("a condition gave {other}")).into()),
         }
     }
 
-    fn choose<'a, T>(&self, arms: &'a [Arm<T>], value: &Value, frame: &mut Vec<Value>) -> Result<Option<&'a Arm<T>>> {
+    fn choose<T>(&self, arms: &'m [Arm<T>], value: &Value, frame: &mut Frame<'m>) -> Flow<'m, Option<&'m Arm<T>>> {
         for arm in arms {
             let matches = arm.patterns.is_empty() || arm.patterns.iter().any(|p| p == value);
             if matches && arm.guard.as_ref().map_or(Ok(true), |g| self.truth(g, frame))? {
@@ -210,22 +475,48 @@ impl<'m> Interpreter<'m> {
         Ok(None)
     }
 
-    fn exec(&self, stmts: &[Stmt], frame: &mut Vec<Value>) -> Result<()> {
+    fn exec(&self, stmts: &'m [Stmt], frame: &mut Frame<'m>) -> Flow<'m, ()> {
         for stmt in stmts {
             match stmt {
                 Stmt::Let(id, value) => {
-                    let value = self.eval(value, frame)?;
-                    set(frame, id.0, value);
+                    let (value, origin) = match value {
+                        Expr::Loop(lp) => self.eval_loop(lp, frame),
+                        other => self.eval(other, frame).map(|v| (v, self.origin(other, frame))),
+                    }
+                    .map_err(|mut unwind| {
+                        // Computing a local is not writing an output field.
+                        unwind.target.clear();
+                        unwind
+                    })?;
+                    frame.set(id.0, value, origin);
                 }
-                Stmt::SetSlot { record, slot, value } => {
-                    let value = self.eval(value, frame)?;
-                    match frame.get_mut(record.0 as usize) {
+                Stmt::SetSlot {
+                    record,
+                    field,
+                    value,
+                    check,
+                } => {
+                    let computed = self.eval(value, frame).and_then(|computed| match check {
+                        Some(check) => check_value(*check, &computed).map(|()| computed).map_err(Unwind::from),
+                        None => Ok(computed),
+                    });
+                    let computed = match computed {
+                        Ok(computed) => computed,
+                        Err(mut unwind) => {
+                            if unwind.source.is_none() {
+                                unwind.source = self.blame(value, frame);
+                            }
+                            unwind.target.push(Seg::Field(&field.name));
+                            return Err(unwind);
+                        }
+                    };
+                    match frame.values.get_mut(record.0 as usize) {
                         Some(Value::Record(slots)) => {
-                            if let Some(target) = slots.get_mut(*slot as usize) {
-                                *target = value;
+                            if let Some(target) = slots.get_mut(field.slot as usize) {
+                                *target = computed;
                             }
                         }
-                        _ => return Err(internal("set a slot of a non-record")),
+                        _ => return Err(internal("set a slot of a non-record").into()),
                     }
                 }
                 Stmt::If { cond, then, otherwise } => {
@@ -246,7 +537,7 @@ impl<'m> Interpreter<'m> {
         Ok(())
     }
 
-    fn lookup(&self, table: u32, key: &Value) -> Result<Value> {
+    fn lookup(&self, table: u32, key: &Value) -> Flow<'m, Value> {
         let definition = self
             .module
             .tables
@@ -262,53 +553,85 @@ impl<'m> Interpreter<'m> {
             Some(entries) => {
                 for (keys, value) in entries {
                     if keys.iter().any(|k| k == key) {
-                        return self.eval_body(value, Vec::new());
+                        return self.eval_body(value, Vec::new(), Vec::new());
                     }
                 }
                 match &definition.fallback {
-                    Some(fallback) => self.eval_body(fallback, Vec::new()),
+                    Some(fallback) => self.eval_body(fallback, Vec::new(), Vec::new()),
                     None => Ok(Value::Absent),
                 }
             }
         }
     }
 
-    fn eval_loop(&self, lp: &Loop, frame: &mut Vec<Value>) -> Result<Value> {
+    /// Runs a loop; also says where the result came from when it is made
+    /// of input elements.
+    fn eval_loop(&self, lp: &'m Loop, frame: &mut Frame<'m>) -> Flow<'m, (Value, Option<Src<'m>>)> {
         let items = match self.eval(&lp.source, frame)? {
             Value::List(items) => items,
             Value::Absent => Vec::new(),
-            other => return Err(internal(format!("a loop over {other}"))),
+            other => return Err(internal(format!("a loop over {other}")).into()),
         };
+        let source_origin = self.origin(&lp.source, frame);
+        // Collecting records builds output elements: a failure inside one
+        // names its position.
+        let builds_records = lp.fold == Fold::Collect
+            && matches!(&lp.body, Expr::Block(stmts, _) if matches!(stmts.first(), Some(Stmt::Let(_, Expr::NewRecord(..)))));
         let mut collected = Vec::new();
+        let mut kept_origins: Vec<Rc<Path<'m>>> = Vec::new();
         let mut keys: Vec<Value> = Vec::new();
+        let mut seen: HashSet<KeyText> = HashSet::new();
         let mut groups: Vec<(Value, Vec<Value>)> = Vec::new();
+        let mut group_index: HashMap<KeyText, usize> = HashMap::new();
         let mut sum: Option<Value> = None;
         let mut count = 0i64;
+        let mut chosen: Option<(Value, Option<Src<'m>>)> = None;
         for (position, item) in items.into_iter().enumerate() {
-            set(frame, lp.item.0, item.clone());
+            let item_origin = source_origin.as_ref().and_then(|src| src.element(position));
+            frame.set(lp.item.0, item.clone(), item_origin.clone());
             if let Some(index) = lp.index {
-                set(frame, index.0, Value::Int(position as i64));
+                frame.set(index.0, Value::Int(position as i64), None);
             }
             if let Some(filter) = &lp.filter
                 && !self.truth(filter, frame)?
             {
                 continue;
             }
-            let body = self.eval(&lp.body, frame)?;
+            let body = match self.eval(&lp.body, frame) {
+                Ok(body) => body,
+                Err(mut unwind) => {
+                    if builds_records {
+                        unwind.target.push(Seg::Index(collected.len()));
+                    }
+                    return Err(unwind);
+                }
+            };
+            let keep_origin = |origins: &mut Vec<Rc<Path<'m>>>| {
+                if let Some(Src::Path(path)) = &item_origin {
+                    origins.push(path.clone());
+                }
+            };
             match &lp.fold {
                 Fold::Collect => collected.push(body),
-                Fold::Filter => collected.push(item),
+                Fold::Filter => {
+                    keep_origin(&mut kept_origins);
+                    collected.push(item);
+                }
                 Fold::Sum { .. } => {
                     sum = Some(match sum {
                         None => body,
-                        Some(so_far) => apply(
-                            if matches!(so_far, Value::Int(_)) {
+                        Some(so_far) => {
+                            let op = if matches!(so_far, Value::Int(_)) {
                                 Op::IntAdd
                             } else {
                                 Op::DecAdd
-                            },
-                            vec![so_far, body],
-                        )?,
+                            };
+                            apply(op, vec![so_far, body]).map_err(|error| Unwind {
+                                error,
+                                source: self.blame(&lp.body, frame),
+                                target: Vec::new(),
+                            })?
+                        }
                     });
                 }
                 Fold::Count => {
@@ -318,22 +641,22 @@ impl<'m> Interpreter<'m> {
                 }
                 Fold::Any => {
                     if body == Value::Bool(true) {
-                        return Ok(Value::Bool(true));
+                        return Ok((Value::Bool(true), None));
                     }
                 }
                 Fold::All => {
                     if body != Value::Bool(true) {
-                        return Ok(Value::Bool(false));
+                        return Ok((Value::Bool(false), None));
                     }
                 }
                 Fold::First => {
                     if body == Value::Bool(true) {
-                        return Ok(item);
+                        return Ok((item, item_origin));
                     }
                 }
                 Fold::Last => {
                     if body == Value::Bool(true) {
-                        collected = vec![item];
+                        chosen = Some((item, item_origin));
                     }
                 }
                 Fold::Min | Fold::Max => {
@@ -353,64 +676,138 @@ impl<'m> Interpreter<'m> {
                     }
                 }
                 Fold::SortBy => {
+                    keep_origin(&mut kept_origins);
                     keys.push(body);
                     collected.push(item);
                 }
                 Fold::DistinctBy => {
-                    if !keys.contains(&body) {
-                        keys.push(body);
+                    if seen.insert(KeyText::of(&body)) {
+                        keep_origin(&mut kept_origins);
                         collected.push(item);
                     }
                 }
-                Fold::GroupBy => match groups.iter_mut().find(|(key, _)| *key == body) {
-                    Some((_, members)) => members.push(item),
-                    None => groups.push((body, vec![item])),
+                Fold::GroupBy => match group_index.entry(KeyText::of(&body)) {
+                    std::collections::hash_map::Entry::Occupied(entry) => {
+                        if let Some((_, members)) = groups.get_mut(*entry.get()) {
+                            members.push(item);
+                        }
+                    }
+                    std::collections::hash_map::Entry::Vacant(entry) => {
+                        entry.insert(groups.len());
+                        groups.push((body, vec![item]));
+                    }
                 },
             }
         }
+        // A list of input elements keeps their paths (when every element
+        // had one).
+        let items_origin = |origins: Vec<Rc<Path<'m>>>, len: usize| match &source_origin {
+            Some(src) if origins.len() == len => Some(Src::Items(src.path().clone(), Rc::new(origins))),
+            _ => None,
+        };
         Ok(match &lp.fold {
-            Fold::Collect | Fold::Filter | Fold::DistinctBy => Value::List(collected),
-            Fold::Sum { decimal } => sum.unwrap_or(if *decimal {
-                Value::Decimal(Decimal::ZERO)
-            } else {
-                Value::Int(0)
-            }),
-            Fold::Count => Value::Int(count),
-            Fold::Any => Value::Bool(false),
-            Fold::All => Value::Bool(true),
-            Fold::First => Value::Absent,
-            Fold::Last => collected.pop().unwrap_or(Value::Absent),
-            Fold::Min | Fold::Max => sum.unwrap_or(Value::Absent),
+            Fold::Collect => (Value::List(collected), None),
+            Fold::Filter | Fold::DistinctBy => {
+                let len = collected.len();
+                (Value::List(collected), items_origin(kept_origins, len))
+            }
+            Fold::Sum { decimal } => (
+                sum.unwrap_or(if *decimal {
+                    Value::Decimal(Decimal::ZERO)
+                } else {
+                    Value::Int(0)
+                }),
+                None,
+            ),
+            Fold::Count => (Value::Int(count), None),
+            Fold::Any => (Value::Bool(false), None),
+            Fold::All => (Value::Bool(true), None),
+            Fold::First => (Value::Absent, None),
+            Fold::Last => chosen.unwrap_or((Value::Absent, None)),
+            Fold::Min | Fold::Max => (sum.unwrap_or(Value::Absent), None),
             Fold::SortBy => {
-                let mut pairs: Vec<(Value, Value)> = keys.into_iter().zip(collected).collect();
+                let len = collected.len();
+                let complete = kept_origins.len() == len;
+                let mut rows: Vec<(Value, Value, Option<Rc<Path<'m>>>)> = keys
+                    .into_iter()
+                    .zip(collected)
+                    .enumerate()
+                    .map(|(i, (key, item))| (key, item, if complete { kept_origins.get(i).cloned() } else { None }))
+                    .collect();
                 let mut failure = None;
-                pairs.sort_by(|a, b| {
+                rows.sort_by(|a, b| {
                     compare(&a.0, &b.0).unwrap_or_else(|error| {
                         failure.get_or_insert(error);
                         std::cmp::Ordering::Equal
                     })
                 });
                 if let Some(error) = failure {
-                    return Err(error);
+                    return Err(error.into());
                 }
-                Value::List(pairs.into_iter().map(|(_, item)| item).collect())
+                let mut origins = Vec::with_capacity(rows.len());
+                let mut values = Vec::with_capacity(rows.len());
+                for (_, item, origin) in rows {
+                    values.push(item);
+                    if let Some(origin) = origin {
+                        origins.push(origin);
+                    }
+                }
+                (Value::List(values), items_origin(origins, len))
             }
-            Fold::GroupBy => Value::List(
-                groups
-                    .into_iter()
-                    .map(|(key, members)| Value::Record(vec![key, Value::List(members)]))
-                    .collect(),
+            Fold::GroupBy => (
+                Value::List(
+                    groups
+                        .into_iter()
+                        .map(|(key, members)| Value::Record(vec![key, Value::List(members)]))
+                        .collect(),
+                ),
+                None,
             ),
         })
     }
 }
 
-fn set(frame: &mut Vec<Value>, index: u32, value: Value) {
-    let index = index as usize;
-    if frame.len() <= index {
-        frame.resize(index + 1, Value::Absent);
+/// A value as a hashable key with the language's equality: numbers by
+/// value (`1.0` equals `1`), enums by variant, everything else as written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct KeyText(String);
+
+impl KeyText {
+    fn of(value: &Value) -> KeyText {
+        KeyText(match value {
+            Value::Int(n) => format!("n{n}"),
+            Value::Decimal(d) => format!("n{}", d.normalize()),
+            Value::Enum(index, _) => format!("e{index}"),
+            Value::Text(text) => format!("t{text}"),
+            Value::Record(slots) => {
+                let mut out = String::from("r");
+                for slot in slots {
+                    let key = KeyText::of(slot).0;
+                    out.push_str(&key.len().to_string());
+                    out.push(':');
+                    out.push_str(&key);
+                }
+                out
+            }
+            other => format!("v{other}"),
+        })
     }
-    frame[index] = value;
+}
+
+/// Applies a field's run-time check to the value set into it.
+pub fn check_value(check: Check, value: &Value) -> Result<()> {
+    match (check, value) {
+        (Check::Length(max), Value::Text(text)) => text::check_length(text, max)?,
+        (Check::Decimal { precision, scale }, Value::Decimal(_) | Value::Int(_)) => {
+            let decimal = dec(value)?;
+            number::with_scale(decimal, scale)?;
+            if let Some(precision) = precision {
+                number::check_precision(decimal, precision, scale)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The text an external table's key is stored under.

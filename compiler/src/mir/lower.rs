@@ -5,7 +5,7 @@
 //! slot. It runs only on modules that checked clean; what it cannot lower is
 //! a [`LowerError`], never a guess.
 
-use super::{Arm, Body, Expr, Fold, Function, LocalId, Loop, Module, Op, Param, Stmt, Table};
+use super::{Arm, Body, Check, Expr, FieldRef, Fold, Function, LocalId, Loop, Module, Op, Param, Stmt, Table};
 use crate::helpers::number;
 use crate::interp::value::Value;
 use crate::resolve::{DefKind, ModuleLoader, Workspace};
@@ -252,8 +252,12 @@ impl<'a, L: ModuleLoader> Lowerer<'a, L> {
                     let value = self.expr(value, ty.as_ref())?;
                     out.push(Stmt::SetSlot {
                         record: local,
-                        slot,
+                        field: FieldRef {
+                            slot,
+                            name: field.name.clone(),
+                        },
                         value,
+                        check: ty.as_ref().and_then(Check::for_type),
                     });
                 }
                 StmtKind::Nested { field, block: inner } => {
@@ -265,8 +269,12 @@ impl<'a, L: ModuleLoader> Lowerer<'a, L> {
                     let value = self.record_block(inner, nested)?;
                     out.push(Stmt::SetSlot {
                         record: local,
-                        slot,
+                        field: FieldRef {
+                            slot,
+                            name: field.name.clone(),
+                        },
                         value,
+                        check: None,
                     });
                 }
                 StmtKind::Expr(expr) => match &expr.kind {
@@ -412,9 +420,21 @@ impl<'a, L: ModuleLoader> Lowerer<'a, L> {
                 match base_ty {
                     Some(Ty::Record(id)) => {
                         let (slot, _) = self.slot(id, name)?;
-                        Expr::Field(Box::new(lowered), slot)
+                        Expr::Field(
+                            Box::new(lowered),
+                            FieldRef {
+                                slot,
+                                name: name.name.clone(),
+                            },
+                        )
                     }
-                    Some(Ty::Group(..)) => Expr::Field(Box::new(lowered), if name.name == "key" { 0 } else { 1 }),
+                    Some(Ty::Group(..)) => Expr::Field(
+                        Box::new(lowered),
+                        FieldRef {
+                            slot: if name.name == "key" { 0 } else { 1 },
+                            name: name.name.clone(),
+                        },
+                    ),
                     _ => return Err(unsupported("a field of a value that is not a record", name.span)),
                 }
             }

@@ -108,6 +108,62 @@ pub enum Fold {
     GroupBy,
 }
 
+/// A field of a record: its slot, and its name for display and for the
+/// JSON paths of errors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldRef {
+    /// Its slot.
+    pub slot: u32,
+    /// Its name.
+    pub name: String,
+}
+
+/// A limit a target field's type puts on the values set into it, checked
+/// at run time (the checker proves what it can; the rest is data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// `String(n)`: at most `n` Unicode scalar values.
+    Length(u32),
+    /// `Decimal(s)` or `Decimal(p, s)`: at most `scale` places (trailing
+    /// zeros aside) and at most `precision - scale` digits before the point.
+    Decimal {
+        /// Total digits, when given.
+        precision: Option<u32>,
+        /// Places after the point.
+        scale: u32,
+    },
+}
+
+impl Check {
+    /// The check a field of type `ty` needs, if any (looking through `?`).
+    pub fn for_type(ty: &crate::types::Ty) -> Option<Check> {
+        match ty.strip_optional() {
+            crate::types::Ty::String { max_len: Some(n) } => Some(Check::Length(*n)),
+            crate::types::Ty::Decimal {
+                precision,
+                scale: Some(scale),
+            } => Some(Check::Decimal {
+                precision: *precision,
+                scale: *scale,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Check::Length(n) => write!(f, "len<={n}"),
+            Check::Decimal {
+                precision: Some(p),
+                scale,
+            } => write!(f, "dec({p},{scale})"),
+            Check::Decimal { precision: None, scale } => write!(f, "dec({scale})"),
+        }
+    }
+}
+
 /// A statement: building records and binding locals.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt {
@@ -117,10 +173,13 @@ pub enum Stmt {
     SetSlot {
         /// The record being built.
         record: LocalId,
-        /// The field's slot.
-        slot: u32,
+        /// The field.
+        field: FieldRef,
         /// The value (absent values leave the field out).
         value: Expr,
+        /// The limit the field's type puts on the value, checked when it
+        /// is set.
+        check: Option<Check>,
     },
     /// Statements in branches.
     If {
@@ -161,8 +220,8 @@ pub enum Expr {
     Local(LocalId),
     /// A `param`, by position.
     Param(u32),
-    /// Field `slot` of a record (absent when the record is).
-    Field(Box<Expr>, u32),
+    /// A field of a record (absent when the record is).
+    Field(Box<Expr>, FieldRef),
     /// Element of a list by position (absent when out of range).
     Index(Box<Expr>, Box<Expr>),
     /// A lookup in table `table` (absent when the key has no entry).
@@ -289,9 +348,9 @@ fn write_expr(f: &mut fmt::Formatter<'_>, expr: &Expr, locals: &[String], depth:
         Expr::Const(value) => write!(f, "{value}"),
         Expr::Local(id) => f.write_str(&local(id)),
         Expr::Param(index) => write!(f, "param#{index}"),
-        Expr::Field(base, slot) => {
+        Expr::Field(base, field) => {
             write_expr(f, base, locals, depth)?;
-            write!(f, ".#{slot}")
+            write!(f, ".{}#{}", field.name, field.slot)
         }
         Expr::Index(base, index) => {
             write_expr(f, base, locals, depth)?;
@@ -419,9 +478,17 @@ fn write_stmt(f: &mut fmt::Formatter<'_>, stmt: &Stmt, locals: &[String], depth:
             write_expr(f, value, locals, depth)?;
             f.write_str("\n")
         }
-        Stmt::SetSlot { record, slot, value } => {
-            write!(f, "{}.#{slot} := ", local(record))?;
+        Stmt::SetSlot {
+            record,
+            field,
+            value,
+            check,
+        } => {
+            write!(f, "{}.{}#{} := ", local(record), field.name, field.slot)?;
             write_expr(f, value, locals, depth)?;
+            if let Some(check) = check {
+                write!(f, "  check {check}")?;
+            }
             f.write_str("\n")
         }
         Stmt::If { cond, then, otherwise } => {

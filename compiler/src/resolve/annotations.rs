@@ -71,6 +71,9 @@ pub struct FormatInfo {
     pub format: WireFormat,
     /// Declared XML namespace prefixes (`default` included when declared).
     pub prefixes: HashSet<String>,
+    /// JSON: absent optional fields are written as `null` (`nulls "write"`)
+    /// rather than left out (the default, `nulls "omit"`).
+    pub write_nulls: bool,
 }
 
 impl Default for FormatInfo {
@@ -78,6 +81,7 @@ impl Default for FormatInfo {
         FormatInfo {
             format: WireFormat::Json,
             prefixes: HashSet::new(),
+            write_nulls: false,
         }
     }
 }
@@ -106,6 +110,7 @@ pub fn check_format(file: FileId, decl: &FormatDecl, out: &mut Vec<Diagnostic>) 
     let mut info = FormatInfo {
         format,
         prefixes: HashSet::new(),
+        write_nulls: false,
     };
     let known = settings_of(format);
     for setting in &decl.settings {
@@ -132,7 +137,10 @@ pub fn check_format(file: FileId, decl: &FormatDecl, out: &mut Vec<Diagnostic>) 
             ("ns", _, _) => false,
             ("root", Literal::Word(_), None) => true,
             ("declaration" | "header" | "bom", Literal::Bool(_), None) => true,
-            ("nulls", Literal::Str(v), None) => matches!(v.as_str(), "omit" | "write"),
+            ("nulls", Literal::Str(v), None) => {
+                info.write_nulls = v == "write";
+                matches!(v.as_str(), "omit" | "write")
+            }
             ("encoding", Literal::Str(v), None) => matches!(v.to_ascii_lowercase().as_str(), "utf-8" | "windows-1252"),
             ("line_ending", Literal::Str(v), None) => matches!(v.as_str(), "lf" | "crlf"),
             ("delimiter" | "quote" | "decimal_separator", Literal::Str(v), None) => v.chars().count() == 1,

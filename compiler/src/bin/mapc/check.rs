@@ -59,18 +59,7 @@ pub fn run(
         groups.entry(root).or_default().push(file);
     }
 
-    let color_choice = match color {
-        ColorWhen::Always => ColorChoice::Always,
-        ColorWhen::Never => ColorChoice::Never,
-        ColorWhen::Auto => {
-            if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) {
-                ColorChoice::Auto
-            } else {
-                ColorChoice::Never
-            }
-        }
-    };
-    let stderr = StandardStream::stderr(color_choice);
+    let stderr = StandardStream::stderr(color_choice(color));
     let stdout = std::io::stdout();
     let mut errors = 0usize;
     let mut warnings = 0usize;
@@ -123,6 +112,32 @@ pub fn run(
         eprintln!("{summary}");
     }
     if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// The colour choice for stderr: `auto` colours a terminal unless
+/// NO_COLOR is set.
+pub fn color_choice(color: ColorWhen) -> ColorChoice {
+    match color {
+        ColorWhen::Always => ColorChoice::Always,
+        ColorWhen::Never => ColorChoice::Never,
+        ColorWhen::Auto => {
+            if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) {
+                ColorChoice::Auto
+            } else {
+                ColorChoice::Never
+            }
+        }
+    }
+}
+
+/// Prints diagnostics for people on stderr.
+pub fn emit_human<L: mapwright_compiler::resolve::ModuleLoader>(
+    workspace: &Workspace<L>,
+    diagnostics: &[Diagnostic],
+    choice: ColorChoice,
+) {
+    let stderr = StandardStream::stderr(choice);
+    emit(workspace, diagnostics, OutputFormat::Human, &stderr, &std::io::stdout());
 }
 
 fn plural(n: usize) -> &'static str {

@@ -1,11 +1,15 @@
-//! `mapc`, the Mapwright compiler's command line: `check` and `explain`.
+//! `mapc`, the Mapwright compiler's command line: `check`, `run`, `test`
+//! and `explain`.
 //!
 //! The CLI owns everything the library must not do: reading files, finding
 //! the project root, choosing colours, exit codes. Exit codes: 0 clean, 1 a
 //! file has errors, 2 the command itself was wrong (usage, missing paths).
 
 mod check;
+mod golden;
 mod loader;
+mod prepare;
+mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -13,7 +17,7 @@ use std::process::ExitCode;
 
 /// The Mapwright compiler.
 #[derive(Parser, Debug)]
-#[command(name = "mapc", version, about = "The Mapwright compiler: check mappings and schemas", long_about = None)]
+#[command(name = "mapc", version, about = "The Mapwright compiler: check, run and test mappings", long_about = None)]
 struct Cli {
     /// Use the standard library in this folder instead of the embedded one
     /// (for developing the standard library itself).
@@ -62,6 +66,46 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Map canonical events (JSON Lines, one per line) to ERP payloads, one
+    /// output line per mapped event; per-record errors go to stderr.
+    Run {
+        /// The `.map` file.
+        file: PathBuf,
+        /// The mapping to run (needed when the file has several).
+        #[arg(long, value_name = "NAME")]
+        mapping: Option<String>,
+        /// The tenant's params (TOML: `name = value`).
+        #[arg(long, value_name = "P.toml")]
+        params: Option<PathBuf>,
+        /// The tenant's external tables (TOML: `[table]` then `"key" = value`).
+        #[arg(long, value_name = "T.toml")]
+        tables: Option<PathBuf>,
+        /// The events; `-` (the default) is stdin.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Where payloads go; `-` (the default) is stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print errors as JSON lines (`line`, `stage`, `source`, `target`,
+        /// `message`) instead of text.
+        #[arg(long)]
+        errors_json: bool,
+        /// Reject input fields the schema does not declare.
+        #[arg(long)]
+        strict: bool,
+        /// The largest event accepted, in bytes; longer lines are reported
+        /// and skipped.
+        #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+        max_record_bytes: usize,
+    },
+    /// Run the golden cases beside each mapping (`X.map` + `X.tests/<case>/`).
+    Test {
+        /// Files and folders to search (default: the current folder).
+        paths: Vec<PathBuf>,
+        /// Write the current results as the new expectations.
+        #[arg(long)]
+        bless: bool,
+    },
     /// Print the long explanation of a diagnostic code, with examples.
     Explain {
         /// The code, e.g. E0101.
@@ -101,6 +145,37 @@ fn run(cli: Cli) -> ExitCode {
             format,
             deny_warnings,
         } => check::run(&paths, cli.stdlib.as_deref(), format, cli.color, deny_warnings),
+        Command::Run {
+            file,
+            mapping,
+            params,
+            tables,
+            input,
+            output,
+            errors_json,
+            strict,
+            max_record_bytes,
+        } => run::run(&run::RunArgs {
+            file,
+            mapping,
+            params,
+            tables,
+            input,
+            output,
+            errors_json,
+            strict,
+            max_record_bytes,
+            stdlib: cli.stdlib,
+            color: cli.color,
+        }),
+        Command::Test { paths, bless } => {
+            let paths = if paths.is_empty() {
+                vec![PathBuf::from(".")]
+            } else {
+                paths
+            };
+            golden::run(&paths, bless, cli.stdlib.as_deref(), cli.color)
+        }
         Command::Explain { code, list } => explain(code.as_deref(), list),
     }
 }

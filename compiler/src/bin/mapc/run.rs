@@ -1,0 +1,267 @@
+//! `mapc run`: map a stream of canonical events (JSON Lines) to ERP
+//! payloads, one output line per mapped event, with per-record errors.
+//!
+//! Records are read one line at a time with a cap on a line's size, so
+//! memory stays bounded whatever the input's size; a line over the cap is
+//! reported and skipped. A failed record never stops the run.
+
+use crate::ColorWhen;
+use crate::prepare;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mapwright_compiler::wire::MappingError;
+use mapwright_compiler::wire::json_in::DecodeOptions;
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// What `mapc run` was asked to do.
+pub struct RunArgs {
+    /// The `.map` file.
+    pub file: PathBuf,
+    /// The mapping (the file's only one when absent).
+    pub mapping: Option<String>,
+    /// The tenant's params.
+    pub params: Option<PathBuf>,
+    /// The tenant's external tables.
+    pub tables: Option<PathBuf>,
+    /// Input file, `-` or absent for stdin.
+    pub input: Option<PathBuf>,
+    /// Output file, `-` or absent for stdout.
+    pub output: Option<PathBuf>,
+    /// Errors as JSON lines on stderr.
+    pub errors_json: bool,
+    /// Reject unknown input fields.
+    pub strict: bool,
+    /// The largest record (line) accepted, in bytes.
+    pub max_record_bytes: usize,
+    /// Alternative standard library folder.
+    pub stdlib: Option<PathBuf>,
+    /// Colours.
+    pub color: ColorWhen,
+}
+
+fn is_stdio(path: Option<&Path>) -> bool {
+    path.is_none_or(|p| p.as_os_str() == "-")
+}
+
+/// Runs `mapc run`.
+pub fn run(args: &RunArgs) -> ExitCode {
+    let program = match prepare::program(&args.file, args.mapping.as_deref(), args.stdlib.as_deref(), args.color) {
+        Ok(program) => program,
+        Err(unprepared) => return unprepared.exit(),
+    };
+    let params = match prepare::params(&program, args.params.as_deref()) {
+        Ok(params) => params,
+        Err(unprepared) => return unprepared.exit(),
+    };
+    let tables = match prepare::tables(&program, args.tables.as_deref()) {
+        Ok(tables) => tables,
+        Err(unprepared) => return unprepared.exit(),
+    };
+    let interpreter = match program.interpreter(&params, tables) {
+        Ok(interpreter) => interpreter,
+        Err(error) => return prepare::Unprepared(error.to_string()).exit(),
+    };
+
+    let (reader, size): (Box<dyn Read>, Option<u64>) = if is_stdio(args.input.as_deref()) {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let path = args.input.as_deref().unwrap_or(Path::new("-"));
+        match std::fs::File::open(path) {
+            Ok(file) => {
+                let size = file.metadata().ok().map(|m| m.len());
+                (Box::new(file), size)
+            }
+            Err(error) => return prepare::Unprepared(format!("cannot read {}: {error}", path.display())).exit(),
+        }
+    };
+    let writer: Box<dyn Write> = if is_stdio(args.output.as_deref()) {
+        Box::new(std::io::stdout().lock())
+    } else {
+        let path = args.output.as_deref().unwrap_or(Path::new("-"));
+        match std::fs::File::create(path) {
+            Ok(file) => Box::new(file),
+            Err(error) => return prepare::Unprepared(format!("cannot write {}: {error}", path.display())).exit(),
+        }
+    };
+    let mut reader = BufReader::with_capacity(256 * 1024, reader);
+    let mut writer = BufWriter::with_capacity(256 * 1024, writer);
+
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = match size {
+            Some(size) => ProgressBar::new(size).with_style(
+                ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {wide_bar} {msg} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ),
+            None => ProgressBar::new_spinner(),
+        };
+        bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let options = DecodeOptions { strict: args.strict };
+    let mut line = Vec::new();
+    let mut out = Vec::new();
+    let (mut number, mut ok, mut failed) = (0usize, 0usize, 0usize);
+    let report = |number: usize, errors: &[MappingError], progress: &ProgressBar| {
+        progress.suspend(|| {
+            let stderr = std::io::stderr();
+            let mut stderr = stderr.lock();
+            for error in errors {
+                let _ = if args.errors_json {
+                    let mut record = serde_json::json!({ "line": number });
+                    if let (Some(object), Ok(serde_json::Value::Object(fields))) =
+                        (record.as_object_mut(), serde_json::to_value(error))
+                    {
+                        object.extend(fields);
+                    }
+                    writeln!(stderr, "{record}")
+                } else {
+                    writeln!(stderr, "line {number}: {error}")
+                };
+            }
+        });
+    };
+    loop {
+        let read = match read_record(&mut reader, &mut line, args.max_record_bytes) {
+            Ok(read) => read,
+            Err(error) => {
+                progress.finish_and_clear();
+                eprintln!("error: reading the input: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        let Some(Record { bytes_read, complete }) = read else {
+            break;
+        };
+        number += 1;
+        progress.inc(bytes_read as u64);
+        if !complete {
+            failed += 1;
+            report(
+                number,
+                &[MappingError::input(
+                    "$",
+                    format!(
+                        "the record is longer than {} bytes (--max-record-bytes); skipped",
+                        args.max_record_bytes
+                    ),
+                )],
+                &progress,
+            );
+            continue;
+        }
+        let record = trim_line(&line);
+        if record.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        out.clear();
+        match program.run_json(&interpreter, record, options, &mut out) {
+            Ok(()) => {
+                out.push(b'\n');
+                if let Err(error) = writer.write_all(&out) {
+                    progress.finish_and_clear();
+                    eprintln!("error: writing the output: {error}");
+                    return ExitCode::from(2);
+                }
+                ok += 1;
+            }
+            Err(errors) => {
+                failed += 1;
+                report(number, &errors, &progress);
+            }
+        }
+        if size.is_none() {
+            progress.set_message(format!("{ok} mapped, {failed} failed"));
+        }
+    }
+    progress.finish_and_clear();
+    if let Err(error) = writer.flush() {
+        eprintln!("error: writing the output: {error}");
+        return ExitCode::from(2);
+    }
+    if !args.errors_json {
+        eprintln!("mapped {ok} record{}, {failed} failed", if ok == 1 { "" } else { "s" });
+    }
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// One line read.
+struct Record {
+    /// Bytes consumed, newline included.
+    bytes_read: usize,
+    /// False when the line was over the cap (its bytes were skipped).
+    complete: bool,
+}
+
+/// Reads the next line into `buf` (without the newline), keeping at most
+/// `max` bytes: a longer line is consumed but not kept.
+fn read_record(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Option<Record>> {
+    buf.clear();
+    let mut bytes_read = 0usize;
+    let mut complete = true;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok((bytes_read > 0).then_some(Record { bytes_read, complete }));
+        }
+        let (chunk, found_newline) = match available.iter().position(|b| *b == b'\n') {
+            Some(index) => (index, true),
+            None => (available.len(), false),
+        };
+        if complete {
+            if buf.len() + chunk > max {
+                complete = false;
+                buf.clear();
+                buf.shrink_to(64 * 1024);
+            } else {
+                buf.extend_from_slice(&available[..chunk]);
+            }
+        }
+        let consumed = chunk + usize::from(found_newline);
+        reader.consume(consumed);
+        bytes_read += consumed;
+        if found_newline {
+            return Ok(Some(Record { bytes_read, complete }));
+        }
+    }
+}
+
+fn trim_line(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_skipped_not_kept() {
+        let input = b"short\nthis line is far too long\nok\nlast-without-newline";
+        let mut reader = BufReader::with_capacity(4, &input[..]);
+        let mut buf = Vec::new();
+        let mut seen = Vec::new();
+        while let Some(record) = read_record(&mut reader, &mut buf, 10).unwrap() {
+            seen.push((String::from_utf8(buf.clone()).unwrap(), record.complete));
+        }
+        assert_eq!(
+            seen,
+            vec![
+                ("short".to_owned(), true),
+                (String::new(), false),
+                ("ok".to_owned(), true),
+                (String::new(), false),
+            ]
+        );
+    }
+}

@@ -1,0 +1,335 @@
+//! A mapping ready to run on JSON: its MIR, the shapes of its input and
+//! output records, and the types of its params and tables, so a tenant's
+//! `params.toml` and `tables.toml` can be read and checked against them.
+//!
+//! This is what `mapc run`, `mapc test` and the runtime hold per mapping;
+//! it does no IO (bytes and parsed TOML come in, bytes go out).
+
+use crate::helpers::{date, number, text};
+use crate::interp::value::Value;
+use crate::interp::{EvalError, Interpreter, key_text};
+use crate::mir::{self, lower::LowerError};
+use crate::resolve::{DefKind, ModuleLoader, Workspace};
+use crate::types::{ModuleId, Ty, TypeStore};
+use crate::wire::MappingError;
+use crate::wire::json_in::{self, DecodeOptions};
+use crate::wire::json_out;
+use crate::wire::shape::{ShapeError, Shapes};
+use std::collections::HashMap;
+
+/// Why a mapping cannot be prepared to run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProgramError {
+    /// No mapping of that name in the file.
+    #[error("no mapping `{name}` in this file{}", hint(.available))]
+    NoMapping {
+        /// The name asked for.
+        name: String,
+        /// The mappings the file has.
+        available: Vec<String>,
+    },
+    /// The mapping does not take one record and give one record.
+    #[error("mapping `{0}` must take one record and give a record to run on JSON")]
+    Signature(String),
+    /// Lowering failed.
+    #[error(transparent)]
+    Lower(#[from] LowerError),
+    /// A record has no JSON form.
+    #[error("{0}")]
+    Shape(#[from] ShapeError),
+    /// The schema of the output is not JSON.
+    #[error("the output schema `{0}` is {1}; only JSON output runs yet (XML and CSV encoders are planned)")]
+    Format(String, &'static str),
+}
+
+fn hint(available: &[String]) -> String {
+    if available.is_empty() {
+        " (it has none)".to_owned()
+    } else {
+        format!(" (it has: {})", available.join(", "))
+    }
+}
+
+/// A param's or table's declared types, for reading TOML.
+#[derive(Clone, Debug)]
+struct TableInfo {
+    key: Option<Ty>,
+    value: Option<Ty>,
+    external: bool,
+}
+
+/// A mapping prepared to run.
+pub struct Program {
+    /// The module's MIR.
+    pub mir: mir::Module,
+    /// The mapping's name.
+    pub mapping: String,
+    /// The input record's shape.
+    pub input: Shapes,
+    /// The output record's shape.
+    pub output: Shapes,
+    types: TypeStore,
+    params: Vec<(String, Option<Ty>, bool)>,
+    tables: Vec<(String, TableInfo)>,
+}
+
+/// The names of the mappings of `module`, in source order.
+pub fn mapping_names<L: ModuleLoader>(workspace: &Workspace<L>, module: ModuleId) -> Vec<String> {
+    let Some(info) = workspace.module(module) else {
+        return Vec::new();
+    };
+    info.ast
+        .items
+        .iter()
+        .filter_map(|item| match &item.kind {
+            crate::syntax::ast::ItemKind::Mapping(function) => Some(function.name.name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Program {
+    /// Prepares mapping `name` of `module` (a `.map` file that checked
+    /// clean).
+    pub fn new<L: ModuleLoader>(
+        workspace: &Workspace<L>,
+        module: ModuleId,
+        name: &str,
+    ) -> Result<Program, ProgramError> {
+        let info = workspace.module(module).ok_or(LowerError::NotChecked)?;
+        let (input, output) = match info.scope.get(name).map(|def| &def.kind) {
+            Some(DefKind::Mapping(params, result)) => match (params.as_slice(), result) {
+                ([Some(Ty::Record(input))], Some(Ty::Record(output))) => (*input, *output),
+                _ => return Err(ProgramError::Signature(name.to_owned())),
+            },
+            _ => {
+                return Err(ProgramError::NoMapping {
+                    name: name.to_owned(),
+                    available: mapping_names(workspace, module),
+                });
+            }
+        };
+        let format_of = |id: ModuleId| workspace.module(id).map(|m| m.format.clone());
+        if let Some(record) = workspace.types.record(output)
+            && let Some(format) = format_of(record.module)
+            && format.format != crate::resolve::annotations::WireFormat::Json
+        {
+            return Err(ProgramError::Format(record.module_path.clone(), format.format.name()));
+        }
+        let mir = mir::lower::lower(workspace, module)?;
+        let mut params = Vec::new();
+        let mut tables = Vec::new();
+        for item in &info.ast.items {
+            match &item.kind {
+                crate::syntax::ast::ItemKind::Param(param) => {
+                    let ty = match info.scope.get(&param.name.name).map(|d| &d.kind) {
+                        Some(DefKind::Param(ty)) => ty.clone(),
+                        _ => None,
+                    };
+                    params.push((param.name.name.clone(), ty, param.default.is_some()));
+                }
+                crate::syntax::ast::ItemKind::Table(table) => {
+                    if let Some(DefKind::Table(key, value, _)) = info.scope.get(&table.name.name).map(|d| &d.kind) {
+                        tables.push((
+                            table.name.name.clone(),
+                            TableInfo {
+                                key: key.clone(),
+                                value: value.clone(),
+                                external: table.entries.is_none(),
+                            },
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Program {
+            mir,
+            mapping: name.to_owned(),
+            input: Shapes::build(&workspace.types, input, &format_of)?,
+            output: Shapes::build(&workspace.types, output, &format_of)?,
+            types: workspace.types.clone(),
+            params,
+            tables,
+        })
+    }
+
+    /// Reads a tenant's params (`params.toml`): every key must be a param
+    /// of the file and every value of its type. Problems are returned all
+    /// together, each naming its key.
+    pub fn params_from_toml(&self, table: &toml::Table) -> Result<HashMap<String, Value>, Vec<String>> {
+        let mut out = HashMap::new();
+        let mut problems = Vec::new();
+        for (key, value) in table {
+            match self.params.iter().find(|(name, ..)| name == key) {
+                Some((_, Some(ty), _)) => match self.read_toml(ty, value) {
+                    Ok(value) => {
+                        out.insert(key.clone(), value);
+                    }
+                    Err(reason) => problems.push(format!("`{key}`: {reason}")),
+                },
+                Some((_, None, _)) => problems.push(format!("`{key}`: the param's type did not resolve")),
+                None => problems.push(unknown("param", key, self.params.iter().map(|(n, ..)| n.as_str()))),
+            }
+        }
+        for (name, _, has_default) in &self.params {
+            if !has_default && !table.contains_key(name) {
+                problems.push(format!("`{name}`: the param has no default, so it must be given"));
+            }
+        }
+        if problems.is_empty() { Ok(out) } else { Err(problems) }
+    }
+
+    /// Reads a tenant's external tables (`tables.toml`, one TOML table per
+    /// `table … external`, keys as text: an enum key by its variant name).
+    pub fn tables_from_toml(
+        &self,
+        table: &toml::Table,
+    ) -> Result<HashMap<String, HashMap<String, Value>>, Vec<String>> {
+        let mut out = HashMap::new();
+        let mut problems = Vec::new();
+        for (name, entries) in table {
+            let Some((_, info)) = self.tables.iter().find(|(n, _)| n == name) else {
+                problems.push(unknown(
+                    "table",
+                    name,
+                    self.tables.iter().filter(|(_, t)| t.external).map(|(n, _)| n.as_str()),
+                ));
+                continue;
+            };
+            if !info.external {
+                problems.push(format!(
+                    "`{name}`: the table is written in the mapping; only `external` tables take entries"
+                ));
+                continue;
+            }
+            let Some(entries) = entries.as_table() else {
+                problems.push(format!("`{name}`: expected a table of `key = value` entries"));
+                continue;
+            };
+            let mut map = HashMap::new();
+            for (key, value) in entries {
+                if let Some(key_ty) = &info.key
+                    && let Err(reason) = self.read_toml(key_ty, &toml::Value::String(key.clone()))
+                {
+                    problems.push(format!("`{name}`.`{key}`: the key: {reason}"));
+                    continue;
+                }
+                match info.value.as_ref().map(|ty| self.read_toml(ty, value)) {
+                    Some(Ok(value)) => {
+                        map.insert(key.clone(), value);
+                    }
+                    Some(Err(reason)) => problems.push(format!("`{name}`.`{key}`: {reason}")),
+                    None => problems.push(format!("`{name}`: the table's value type did not resolve")),
+                }
+            }
+            out.insert(name.clone(), map);
+        }
+        if problems.is_empty() { Ok(out) } else { Err(problems) }
+    }
+
+    /// An interpreter for this mapping with the tenant's params and tables.
+    pub fn interpreter(
+        &self,
+        params: &HashMap<String, Value>,
+        tables: HashMap<String, HashMap<String, Value>>,
+    ) -> Result<Interpreter<'_>, EvalError> {
+        Interpreter::new(&self.mir, params, tables)
+    }
+
+    /// Maps one JSON event to one JSON payload appended to `out` (no
+    /// newline). On failure `out` is unchanged and every problem of the
+    /// record is returned: all input problems, else the mapping's failure,
+    /// else all output problems.
+    pub fn run_json(
+        &self,
+        interpreter: &Interpreter<'_>,
+        input: &[u8],
+        options: DecodeOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Vec<MappingError>> {
+        let event = json_in::decode(&self.input, input, options)?;
+        let result = interpreter
+            .run(&self.mapping, vec![event])
+            .map_err(|failure| vec![MappingError::from(failure)])?;
+        json_out::encode(&self.output, &result, out)
+    }
+
+    fn read_toml(&self, ty: &Ty, value: &toml::Value) -> Result<Value, String> {
+        let found = || format!("expected {}, found {}", self.types.display(ty), value.type_str());
+        Ok(match (ty.strip_optional(), value) {
+            (Ty::String { max_len }, toml::Value::String(s)) => {
+                if let Some(max) = max_len {
+                    text::check_length(s, *max).map_err(|e| e.to_string().replace("the target", "the param"))?;
+                }
+                Value::Text(s.clone())
+            }
+            (Ty::Currency, toml::Value::String(s)) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) => {
+                Value::Text(s.clone())
+            }
+            (Ty::Country, toml::Value::String(s)) if s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()) => {
+                Value::Text(s.clone())
+            }
+            (Ty::Int, toml::Value::Integer(n)) => Value::Int(*n),
+            (Ty::Decimal { scale, .. }, toml::Value::String(s)) => {
+                let parsed = number::parse(s, '.').map_err(|e| e.to_string())?;
+                if let Some(scale) = scale {
+                    number::with_scale(parsed, *scale).map_err(|e| e.to_string())?;
+                }
+                Value::Decimal(parsed)
+            }
+            (Ty::Decimal { .. }, toml::Value::Integer(n)) => Value::Decimal(rust_decimal::Decimal::from(*n)),
+            (Ty::Decimal { .. }, toml::Value::Float(f)) => {
+                return Err(format!(
+                    "write decimals in quotes (\"{f}\") so they stay exact: TOML floats are binary"
+                ));
+            }
+            (Ty::Bool, toml::Value::Boolean(b)) => Value::Bool(*b),
+            (Ty::Date, toml::Value::String(s)) => Value::Date(date::parse_date(s, None).map_err(|e| e.to_string())?),
+            (Ty::Date, toml::Value::Datetime(dt)) if dt.time.is_none() && dt.offset.is_none() => {
+                Value::Date(date::parse_date(&dt.to_string(), None).map_err(|e| e.to_string())?)
+            }
+            (Ty::DateTime, toml::Value::String(s)) => {
+                Value::DateTime(date::parse_datetime(s, None, None).map_err(|e| e.to_string())?)
+            }
+            (Ty::DateTime, toml::Value::Datetime(dt)) => {
+                Value::DateTime(date::parse_datetime(&dt.to_string(), None, None).map_err(|e| e.to_string())?)
+            }
+            (Ty::Enum(id), toml::Value::String(s)) => {
+                let def = self.types.enumeration(*id).ok_or_else(found)?;
+                let index = def.variants.iter().position(|v| &v.name == s).ok_or_else(|| {
+                    let names: Vec<&str> = def.variants.iter().map(|v| v.name.as_str()).collect();
+                    format!("{s:?} is not a {}: expected one of {}", def.name, names.join(", "))
+                })?;
+                Value::Enum(index as u32, s.clone())
+            }
+            (Ty::List(element), toml::Value::Array(items)) => Value::List(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.read_toml(element, item).map_err(|e| format!("[{i}]: {e}")))
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => return Err(found()),
+        })
+    }
+}
+
+fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str> + Clone) -> String {
+    let mut message = format!("`{name}`: the mapping has no {what} of that name");
+    if let Some(best) = crate::resolve::suggest::closest(name, known.clone()) {
+        message.push_str(&format!(" (did you mean `{best}`?)"));
+    } else {
+        let names: Vec<&str> = known.collect();
+        if !names.is_empty() {
+            message.push_str(&format!(" (it has: {})", names.join(", ")));
+        }
+    }
+    message
+}
+
+/// The text an external table's key is stored under (re-exported for
+/// callers building tables by hand).
+pub fn table_key(value: &Value) -> String {
+    key_text(value)
+}

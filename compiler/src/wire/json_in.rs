@@ -1,0 +1,554 @@
+//! Schema-directed JSON decoding of canonical events.
+//!
+//! The input is read by serde_json straight into [`Value`]s of the input
+//! record's [`Shapes`]: no generic JSON tree is built. Every visitor accepts
+//! any JSON value; a value of the wrong kind is recorded as a
+//! [`MappingError`] with its 0-based JSON path and read past, so all the
+//! problems of a record are reported at once. Unknown fields are ignored
+//! unless [`DecodeOptions::strict`] is set.
+//!
+//! Numbers arrive as written (serde_json's `arbitrary_precision`), so
+//! decimals are exact. A decimal may also be given as a JSON string
+//! (`"12.50"`), as many APIs send amounts.
+
+use super::MappingError;
+use super::shape::{RecordShape, Shape, Shapes};
+use crate::helpers::{date, number, text};
+use crate::interp::value::Value;
+use rust_decimal::Decimal;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::cell::RefCell;
+use std::fmt;
+
+/// How strictly input is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Reject fields the schema does not declare (else they are ignored).
+    pub strict: bool,
+}
+
+/// The key serde_json uses to hand over a number's text.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// Decodes one JSON document of the root record of `shapes`. Either the
+/// record, or every problem found in it.
+pub fn decode(shapes: &Shapes, bytes: &[u8], options: DecodeOptions) -> Result<Value, Vec<MappingError>> {
+    let ctx = Ctx {
+        shapes,
+        options,
+        errors: RefCell::new(Vec::new()),
+        syntax_path: RefCell::new(None),
+    };
+    let root = Shape::Record(shapes.root);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let seed = Seed {
+        ctx: &ctx,
+        shape: &root,
+        optional: false,
+        path: &Node::Root,
+    };
+    let result = seed.deserialize(&mut deserializer).and_then(|value| {
+        deserializer.end()?;
+        Ok(value)
+    });
+    let mut errors = ctx.errors.into_inner();
+    match result {
+        Ok(value) if errors.is_empty() => Ok(value),
+        Ok(_) => Err(errors),
+        Err(error) => {
+            // A syntax error ends the record; what was found before it
+            // stays reported.
+            let path = ctx.syntax_path.into_inner().unwrap_or_else(|| "$".to_owned());
+            errors.push(MappingError::input(path, syntax_message(&error)));
+            Err(errors)
+        }
+    }
+}
+
+fn syntax_message(error: &serde_json::Error) -> String {
+    let what = match error.classify() {
+        serde_json::error::Category::Eof => "the JSON ends too early",
+        serde_json::error::Category::Syntax => "malformed JSON",
+        serde_json::error::Category::Io => "the input could not be read",
+        serde_json::error::Category::Data => "bad JSON",
+    };
+    // serde_json's message carries its own "at line L column C"; the
+    // column is what helps in a one-line record.
+    let detail = error.to_string();
+    let detail = detail.split(" at line ").next().unwrap_or(&detail);
+    format!("{what} at column {}: {detail}", error.column())
+}
+
+struct Ctx<'s> {
+    shapes: &'s Shapes,
+    options: DecodeOptions,
+    errors: RefCell<Vec<MappingError>>,
+    /// Where a syntax error happened: the innermost value being read.
+    syntax_path: RefCell<Option<String>>,
+}
+
+impl Ctx<'_> {
+    fn error(&self, path: &Node<'_>, message: impl Into<String>) {
+        self.errors.borrow_mut().push(MappingError::input(path.text(), message));
+    }
+}
+
+/// A JSON path as a chain on the stack.
+enum Node<'p> {
+    Root,
+    Key(&'p Node<'p>, &'p str),
+    Index(&'p Node<'p>, usize),
+}
+
+impl Node<'_> {
+    fn render(&self, out: &mut String) {
+        match self {
+            Node::Root => out.push('$'),
+            Node::Key(parent, key) => {
+                parent.render(out);
+                super::push_key(out, key);
+            }
+            Node::Index(parent, index) => {
+                parent.render(out);
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        self.render(&mut out);
+        out
+    }
+}
+
+/// Reads one value of `shape` at `path`.
+struct Seed<'c, 's, 'p> {
+    ctx: &'c Ctx<'s>,
+    shape: &'c Shape,
+    optional: bool,
+    path: &'p Node<'p>,
+}
+
+impl Seed<'_, '_, '_> {
+    fn describe(&self) -> String {
+        match self.shape {
+            Shape::Text { max_len: Some(n) } => format!("text of at most {n} characters"),
+            Shape::Text { max_len: None } => "text".to_owned(),
+            Shape::Currency => "a currency code such as \"EUR\"".to_owned(),
+            Shape::Country => "a country code such as \"DE\"".to_owned(),
+            Shape::Int => "a whole number".to_owned(),
+            Shape::Decimal { .. } => "a decimal number".to_owned(),
+            Shape::Bool => "true or false".to_owned(),
+            Shape::Date => "a date such as \"2025-03-01\"".to_owned(),
+            Shape::DateTime => "a date-time such as \"2025-03-01T10:00:00Z\"".to_owned(),
+            Shape::Enum(index) => match self.ctx.shapes.enums.get(*index) {
+                Some(def) => format!("one of {}", quoted_list(&def.variants)),
+                None => "an enum variant".to_owned(),
+            },
+            Shape::Record(index) => match self.ctx.shapes.records.get(*index) {
+                Some(record) => format!("an object ({})", record.name),
+                None => "an object".to_owned(),
+            },
+            Shape::List(_) => "an array".to_owned(),
+            Shape::Optional(inner) => Seed {
+                ctx: self.ctx,
+                shape: inner,
+                optional: true,
+                path: self.path,
+            }
+            .describe(),
+        }
+    }
+
+    /// Records that a `found` JSON value is not what the shape wants.
+    fn mismatch(&self, found: &str) -> Value {
+        self.ctx
+            .error(self.path, format!("expected {}, found {found}", self.describe()));
+        Value::Absent
+    }
+
+    fn number(&self, text: &str) -> Value {
+        match self.shape {
+            Shape::Int => match text.parse::<i64>() {
+                Ok(n) => Value::Int(n),
+                Err(_) if text.contains(['.', 'e', 'E']) => self.mismatch(&format!("the number {text}")),
+                Err(_) => {
+                    self.ctx.error(
+                        self.path,
+                        format!("{text} is beyond the range of a 64-bit whole number"),
+                    );
+                    Value::Absent
+                }
+            },
+            Shape::Decimal { .. } => {
+                let parsed = if text.contains(['e', 'E']) {
+                    Decimal::from_scientific(text).map_err(|_| "beyond the decimal range (28 significant digits)")
+                } else {
+                    number::parse(text, '.').map_err(|_| "beyond the decimal range (28 significant digits)")
+                };
+                match parsed {
+                    Ok(value) => self.decimal(value, text),
+                    Err(reason) => {
+                        self.ctx.error(self.path, format!("{text} is {reason}"));
+                        Value::Absent
+                    }
+                }
+            }
+            Shape::Optional(inner) => Seed {
+                ctx: self.ctx,
+                shape: inner,
+                optional: true,
+                path: self.path,
+            }
+            .number(text),
+            _ => self.mismatch(&format!("the number {text}")),
+        }
+    }
+
+    fn decimal(&self, value: Decimal, text: &str) -> Value {
+        if let Shape::Decimal { precision, scale } = self.shape {
+            if let Some(scale) = scale
+                && let Err(_) = number::with_scale(value, *scale)
+            {
+                self.ctx.error(
+                    self.path,
+                    format!(
+                        "{text} has {} decimal places; the field takes {scale}",
+                        value.normalize().scale()
+                    ),
+                );
+                return Value::Absent;
+            }
+            if let Some(precision) = precision
+                && number::check_precision(value, *precision, scale.unwrap_or(0)).is_err()
+            {
+                self.ctx.error(
+                    self.path,
+                    format!(
+                        "{text} has more than {precision} digits; the field is Decimal({precision}, {})",
+                        scale.unwrap_or(0)
+                    ),
+                );
+                return Value::Absent;
+            }
+        }
+        Value::Decimal(value)
+    }
+
+    fn text(&self, text: &str) -> Value {
+        match self.shape {
+            Shape::Text { max_len } => {
+                if let Some(max) = max_len
+                    && let Err(error) = text::check_length(text, *max)
+                {
+                    self.ctx
+                        .error(self.path, error.to_string().replace("the target", "the field"));
+                    return Value::Absent;
+                }
+                Value::Text(text.to_owned())
+            }
+            Shape::Currency | Shape::Country => {
+                let (length, what) = if matches!(self.shape, Shape::Currency) {
+                    (3, "an ISO 4217 currency code (three capital letters)")
+                } else {
+                    (2, "an ISO 3166-1 country code (two capital letters)")
+                };
+                if text.len() == length && text.bytes().all(|b| b.is_ascii_uppercase()) {
+                    Value::Text(text.to_owned())
+                } else {
+                    self.ctx.error(self.path, format!("{} is not {what}", quote(text)));
+                    Value::Absent
+                }
+            }
+            Shape::Decimal { .. } => match number::parse(text, '.') {
+                Ok(value) => self.decimal(value, text),
+                Err(error) => {
+                    self.ctx.error(self.path, error.to_string());
+                    Value::Absent
+                }
+            },
+            Shape::Date => match date::parse_date(text, None) {
+                Ok(value) => Value::Date(value),
+                Err(error) => {
+                    self.ctx.error(self.path, error.to_string());
+                    Value::Absent
+                }
+            },
+            Shape::DateTime => match date::parse_datetime(text, None, None) {
+                Ok(value) => Value::DateTime(value),
+                Err(error) => {
+                    self.ctx.error(self.path, error.to_string());
+                    Value::Absent
+                }
+            },
+            Shape::Enum(index) => {
+                let Some(def) = self.ctx.shapes.enums.get(*index) else {
+                    return self.mismatch("text");
+                };
+                match def.by_name.get(text) {
+                    Some(variant) => Value::Enum(*variant, text.to_owned()),
+                    None => {
+                        let mut message = format!(
+                            "{} is not a {}: expected one of {}",
+                            quote(text),
+                            def.name,
+                            quoted_list(&def.variants)
+                        );
+                        if let Some(best) =
+                            crate::resolve::suggest::closest(text, def.variants.iter().map(String::as_str))
+                        {
+                            message.push_str(&format!(" (did you mean \"{best}\"?)"));
+                        }
+                        self.ctx.error(self.path, message);
+                        Value::Absent
+                    }
+                }
+            }
+            Shape::Optional(inner) => Seed {
+                ctx: self.ctx,
+                shape: inner,
+                optional: true,
+                path: self.path,
+            }
+            .text(text),
+            _ => self.mismatch("text"),
+        }
+    }
+
+    fn record<'de, A: MapAccess<'de>>(
+        &self,
+        record: &RecordShape,
+        first: Option<Key>,
+        mut map: A,
+    ) -> Result<Value, A::Error> {
+        let mut slots = vec![Value::Absent; record.fields.len()];
+        let mut seen = vec![false; record.fields.len()];
+        let mut key = first;
+        loop {
+            let current = match key.take() {
+                Some(current) => current,
+                None => match map.next_key_seed(KeySeed { record: Some(record) })? {
+                    Some(next) => next,
+                    None => break,
+                },
+            };
+            match current {
+                Key::Field(index) => {
+                    let Some(field) = record.fields.get(index) else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    let node = Node::Key(self.path, &field.key);
+                    if seen.get(index).copied().unwrap_or(false) {
+                        self.ctx.error(&node, "the field appears twice");
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                    if let Some(flag) = seen.get_mut(index) {
+                        *flag = true;
+                    }
+                    let value = map
+                        .next_value_seed(Seed {
+                            ctx: self.ctx,
+                            shape: &field.shape,
+                            optional: field.optional,
+                            path: &node,
+                        })
+                        .inspect_err(|_| self.note_syntax(&node))?;
+                    if let Some(slot) = slots.get_mut(index) {
+                        *slot = value;
+                    }
+                }
+                Key::Unknown(name) | Key::Number(name) => {
+                    if self.ctx.options.strict {
+                        let node = Node::Key(self.path, &name);
+                        let mut message = format!("{} has no field `{name}`", record.name);
+                        if let Some(best) =
+                            crate::resolve::suggest::closest(&name, record.fields.iter().map(|f| f.key.as_str()))
+                        {
+                            message.push_str(&format!(" (did you mean `{best}`?)"));
+                        }
+                        self.ctx.error(&node, message);
+                    }
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        for (index, field) in record.fields.iter().enumerate() {
+            if !seen.get(index).copied().unwrap_or(false) && !field.optional {
+                self.ctx.error(
+                    &Node::Key(self.path, &field.key),
+                    format!("missing required field `{}`", field.key),
+                );
+            }
+        }
+        Ok(Value::Record(slots))
+    }
+
+    fn note_syntax(&self, node: &Node<'_>) {
+        let mut slot = self.ctx.syntax_path.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(node.text());
+        }
+    }
+}
+
+fn quote(text: &str) -> String {
+    let shown: String = text.chars().take(60).collect();
+    let ellipsis = if shown.len() < text.len() { "…" } else { "" };
+    format!("{}{ellipsis}", serde_json::Value::String(shown))
+}
+
+fn quoted_list(items: &[String]) -> String {
+    items.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_, '_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        if self.optional || matches!(self.shape, Shape::Optional(_)) {
+            Ok(Value::Absent)
+        } else {
+            self.ctx
+                .error(self.path, format!("null where {} is required", self.describe()));
+            Ok(Value::Absent)
+        }
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Value, E> {
+        Ok(match self.shape {
+            Shape::Bool => Value::Bool(value),
+            Shape::Optional(inner) if matches!(inner.as_ref(), Shape::Bool) => Value::Bool(value),
+            _ => self.mismatch(if value { "true" } else { "false" }),
+        })
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Value, E> {
+        Ok(self.number(&value.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Value, E> {
+        Ok(self.number(&value.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
+        // Not reached with arbitrary_precision; kept exact-or-error anyway.
+        Ok(self.number(&value.to_string()))
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Value, E> {
+        Ok(self.text(value))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let record = match self.shape {
+            Shape::Record(index) => self.ctx.shapes.records.get(*index),
+            Shape::Optional(inner) => match inner.as_ref() {
+                Shape::Record(index) => self.ctx.shapes.records.get(*index),
+                _ => None,
+            },
+            _ => None,
+        };
+        let first = map.next_key_seed(KeySeed { record })?;
+        if let Some(Key::Number(token)) = &first
+            && token == NUMBER_TOKEN
+        {
+            let text: String = map.next_value()?;
+            return Ok(self.number(&text));
+        }
+        match record {
+            Some(record) => self.record(record, first, map),
+            None => {
+                if first.is_some() {
+                    map.next_value::<IgnoredAny>()?;
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                }
+                Ok(self.mismatch("an object"))
+            }
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let element = match self.shape {
+            Shape::List(element) => element.as_ref(),
+            _ => {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                return Ok(self.mismatch("an array"));
+            }
+        };
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        loop {
+            let node = Node::Index(self.path, items.len());
+            let seed = Seed {
+                ctx: self.ctx,
+                shape: element,
+                optional: matches!(element, Shape::Optional(_)),
+                path: &node,
+            };
+            match seq.next_element_seed(seed).inspect_err(|_| {
+                let mut slot = self.ctx.syntax_path.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(node.text());
+                }
+            })? {
+                Some(value) => items.push(value),
+                None => break,
+            }
+        }
+        Ok(Value::List(items))
+    }
+}
+
+/// An object key: a field of the record being read, serde_json's number
+/// token, or a key the record does not have.
+enum Key {
+    Field(usize),
+    Number(String),
+    Unknown(String),
+}
+
+struct KeySeed<'r> {
+    record: Option<&'r RecordShape>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        if let Some(index) = self.record.and_then(|r| r.by_key.get(key)) {
+            return Ok(Key::Field(*index));
+        }
+        if key == NUMBER_TOKEN {
+            return Ok(Key::Number(key.to_owned()));
+        }
+        Ok(Key::Unknown(key.to_owned()))
+    }
+}

@@ -1,0 +1,274 @@
+//! Schema-directed JSON encoding of ERP payloads.
+//!
+//! Fields are written in declaration order, each in its wire form:
+//! decimals with exactly the target scale (as numbers, or as strings with
+//! `@wire(string)`), OData v2 dates (`"/Date(ms)/"`,
+//! `"/Date(ms+0000)/"`), deep-insert lists as `{"results": [...]}`. An
+//! absent optional is left out, or written as `null` when the schema says
+//! so (`format json { nulls "write" }` or `@json(absent = "null")`). The
+//! output is compact, deterministic and valid UTF-8 with every string
+//! escaped by serde_json. Limits are checked again here, so whatever engine
+//! built the value, a too-long text or an unwritable decimal is a
+//! [`MappingError`] with its output path, never a malformed document.
+
+use super::MappingError;
+use super::shape::{FieldShape, Shape, Shapes, Wire};
+use crate::helpers::date::DateTimeValue;
+use crate::helpers::{number, text};
+use crate::interp::value::Value;
+use std::io::Write;
+
+/// Writes the root record `value` of `shapes` as one line of JSON (without
+/// the newline) to `out`; on failure `out` is left as it was and every
+/// problem is returned.
+pub fn encode(shapes: &Shapes, value: &Value, out: &mut Vec<u8>) -> Result<(), Vec<MappingError>> {
+    let start = out.len();
+    let mut encoder = Encoder {
+        shapes,
+        out,
+        errors: Vec::new(),
+        path: String::from("$"),
+    };
+    encoder.record(shapes.root, value);
+    if encoder.errors.is_empty() {
+        Ok(())
+    } else {
+        let errors = encoder.errors;
+        out.truncate(start);
+        Err(errors)
+    }
+}
+
+struct Encoder<'a> {
+    shapes: &'a Shapes,
+    out: &'a mut Vec<u8>,
+    errors: Vec<MappingError>,
+    path: String,
+}
+
+impl Encoder<'_> {
+    fn error(&mut self, message: impl Into<String>) {
+        self.errors.push(MappingError::output(self.path.clone(), message));
+    }
+
+    fn string(&mut self, text: &str) {
+        // serde_json escapes quotes, backslashes and control characters;
+        // a Rust string is always valid UTF-8.
+        if serde_json::to_writer(&mut *self.out, text).is_err() {
+            self.error("the text could not be written");
+        }
+    }
+
+    fn record(&mut self, index: usize, value: &Value) {
+        let Some(record) = self.shapes.records.get(index) else {
+            self.error("unknown record shape");
+            return;
+        };
+        let Value::Record(slots) = value else {
+            self.error(format!("expected a {} record, found {value}", record.name));
+            return;
+        };
+        self.out.push(b'{');
+        let mut first = true;
+        for (field, slot) in record.fields.iter().zip(slots) {
+            let mark = self.path.len();
+            super::push_key(&mut self.path, &field.key);
+            if !slot.is_present() {
+                if field.required {
+                    self.error(format!("the required field `{}` has no value", field.key));
+                } else if field.null_when_absent {
+                    self.key(&mut first, &field.key);
+                    self.out.extend_from_slice(b"null");
+                }
+            } else {
+                self.key(&mut first, &field.key);
+                self.field(field, slot);
+            }
+            self.path.truncate(mark);
+        }
+        self.out.push(b'}');
+    }
+
+    fn key(&mut self, first: &mut bool, key: &str) {
+        if !*first {
+            self.out.push(b',');
+        }
+        *first = false;
+        self.string(key);
+        self.out.push(b':');
+    }
+
+    fn field(&mut self, field: &FieldShape, value: &Value) {
+        match (&field.shape, field.wire) {
+            (Shape::List(element), Wire::ODataResults) => {
+                self.out.extend_from_slice(b"{\"results\":");
+                self.list(element, Wire::Natural, value);
+                self.out.push(b'}');
+            }
+            (Shape::List(element), wire) => self.list(element, wire, value),
+            (shape, wire) => self.value(shape, wire, value),
+        }
+    }
+
+    fn list(&mut self, element: &Shape, wire: Wire, value: &Value) {
+        let Value::List(items) = value else {
+            self.error(format!("expected a list, found {value}"));
+            return;
+        };
+        self.out.push(b'[');
+        for (index, item) in items.iter().enumerate() {
+            if index > 0 {
+                self.out.push(b',');
+            }
+            let mark = self.path.len();
+            self.path.push('[');
+            self.path.push_str(&index.to_string());
+            self.path.push(']');
+            match (element, item) {
+                (Shape::Optional(_), Value::Absent) => self.out.extend_from_slice(b"null"),
+                (Shape::Optional(inner), item) => self.value(inner, wire, item),
+                (_, Value::Absent) => {
+                    self.error("a list element has no value");
+                }
+                (shape, item) => self.value(shape, wire, item),
+            }
+            self.path.truncate(mark);
+        }
+        self.out.push(b']');
+    }
+
+    fn value(&mut self, shape: &Shape, wire: Wire, value: &Value) {
+        match (shape, value) {
+            (Shape::Text { max_len }, Value::Text(text)) => {
+                if let Some(max) = max_len
+                    && let Err(error) = text::check_length(text, *max)
+                {
+                    self.error(error.to_string());
+                    return;
+                }
+                self.string(text);
+            }
+            (Shape::Currency | Shape::Country, Value::Text(text)) => self.string(text),
+            (Shape::Enum(_), Value::Enum(_, name)) => self.string(name),
+            (Shape::Bool, Value::Bool(flag)) => self.out.extend_from_slice(if *flag { b"true" } else { b"false" }),
+            (Shape::Int, Value::Int(n)) => {
+                let digits = n.to_string();
+                self.number(&digits, wire);
+            }
+            (Shape::Decimal { precision, scale }, Value::Decimal(_) | Value::Int(_)) => {
+                let decimal = match value {
+                    Value::Int(n) => rust_decimal::Decimal::from(*n),
+                    Value::Decimal(d) => *d,
+                    _ => return,
+                };
+                let written = match scale {
+                    Some(scale) => match number::with_scale(decimal, *scale) {
+                        Ok(written) => written,
+                        Err(error) => {
+                            self.error(error.to_string());
+                            return;
+                        }
+                    },
+                    None => decimal,
+                };
+                if let (Some(precision), Some(scale)) = (precision, scale)
+                    && let Err(error) = number::check_precision(written, *precision, *scale)
+                {
+                    self.error(error.to_string());
+                    return;
+                }
+                let digits = written.to_string();
+                self.number(&digits, wire);
+            }
+            (Shape::Date, Value::Date(date)) => match wire {
+                Wire::ODataDate => {
+                    let millis = date_millis(*date);
+                    let _ = write!(self.out, "\"/Date({millis})/\"");
+                }
+                Wire::EpochMillis => {
+                    let _ = write!(self.out, "{}", date_millis(*date));
+                }
+                Wire::Yyyymmdd => {
+                    let _ = write!(self.out, "\"{:04}{:02}{:02}\"", date.year(), date.month(), date.day());
+                }
+                _ => {
+                    let _ = write!(self.out, "\"{:04}-{:02}-{:02}\"", date.year(), date.month(), date.day());
+                }
+            },
+            (Shape::DateTime, Value::DateTime(moment)) => match wire {
+                Wire::ODataDate => {
+                    let _ = write!(self.out, "\"/Date({})/\"", instant_millis(moment));
+                }
+                Wire::ODataDateTimeOffset => {
+                    // Written in UTC: the same instant, the offset SAP stores.
+                    let _ = write!(self.out, "\"/Date({}+0000)/\"", instant_millis(moment));
+                }
+                Wire::EpochMillis => {
+                    let _ = write!(self.out, "{}", instant_millis(moment));
+                }
+                _ => {
+                    let text = moment.to_rfc3339();
+                    self.string(&text);
+                }
+            },
+            (Shape::Record(index), Value::Record(_)) => self.record(*index, value),
+            (Shape::List(element), Value::List(_)) => self.list(element, Wire::Natural, value),
+            (Shape::Optional(inner), value) => self.value(inner, wire, value),
+            (_, Value::Absent) => self.error("the value is absent"),
+            (_, other) => self.error(format!("cannot write {other} here: the field's type does not match")),
+        }
+    }
+
+    fn number(&mut self, digits: &str, wire: Wire) {
+        if wire == Wire::String {
+            self.out.push(b'"');
+            self.out.extend_from_slice(digits.as_bytes());
+            self.out.push(b'"');
+        } else {
+            self.out.extend_from_slice(digits.as_bytes());
+        }
+    }
+}
+
+/// Milliseconds from 1970-01-01T00:00:00Z to midnight UTC of `date`.
+fn date_millis(date: jiff::civil::Date) -> i64 {
+    days_from_civil(i64::from(date.year()), i64::from(date.month()), i64::from(date.day())) * 86_400_000
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (the well-known
+/// era-based computation: 400-year eras of 146,097 days).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+fn instant_millis(moment: &DateTimeValue) -> i64 {
+    moment.instant.as_millisecond()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odata_dates_are_utc_midnight_milliseconds() {
+        // The DESIGN example: 2025-02-18 is /Date(1739836800000)/.
+        assert_eq!(date_millis(jiff::civil::date(2025, 2, 18)), 1_739_836_800_000);
+        assert_eq!(date_millis(jiff::civil::date(1970, 1, 1)), 0);
+        assert_eq!(date_millis(jiff::civil::date(1969, 12, 31)), -86_400_000);
+        assert_eq!(date_millis(jiff::civil::date(2000, 3, 1)), 951_868_800_000);
+        for (y, m, d) in [(1, 1, 1), (1600, 2, 29), (2024, 2, 29), (9999, 6, 1)] {
+            let date = jiff::civil::date(y, m, d);
+            let expected = jiff::tz::TimeZone::UTC
+                .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+                .unwrap()
+                .as_millisecond();
+            assert_eq!(date_millis(date), expected, "{date}");
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The wire: reading canonical events and writing ERP payloads, directed by
+//! the schemas, and the [`MappingError`]s a record can fail with.
+//!
+//! Decoding never builds a generic JSON tree: the input is read straight
+//! into [`Value`](crate::interp::value::Value)s of the input record's
+//! shape, collecting every problem of the record with its 0-based JSON
+//! path. Encoding writes bytes directly, in field order, with each field's
+//! wire form, so output is byte-exact and deterministic.
+
+pub mod json_in;
+pub mod json_out;
+pub mod shape;
+
+use std::fmt;
+
+/// Which step of running a record failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The input line is not JSON or not the input record.
+    Input,
+    /// The mapping failed (a `required`, an overflow, a limit).
+    Mapping,
+    /// The output could not be written (a limit, a missing required field).
+    Output,
+}
+
+/// Why one record could not be mapped: the input and output paths it
+/// concerns (0-based JSON paths such as `$.lines[3].net_amount`) and the
+/// reason.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MappingError {
+    /// Which step failed.
+    pub stage: Stage,
+    /// The input path, when the problem comes from an input value.
+    pub source: Option<String>,
+    /// The output path, when the problem concerns an output field.
+    pub target: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl MappingError {
+    /// An input problem at `path`.
+    pub fn input(path: impl Into<String>, message: impl Into<String>) -> MappingError {
+        MappingError {
+            stage: Stage::Input,
+            source: Some(path.into()),
+            target: None,
+            message: message.into(),
+        }
+    }
+
+    /// An output problem at `path`.
+    pub fn output(path: impl Into<String>, message: impl Into<String>) -> MappingError {
+        MappingError {
+            stage: Stage::Output,
+            source: None,
+            target: Some(path.into()),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<crate::interp::Failure> for MappingError {
+    fn from(failure: crate::interp::Failure) -> Self {
+        MappingError {
+            stage: Stage::Mapping,
+            source: failure.source,
+            target: failure.target,
+            message: failure.error.to_string(),
+        }
+    }
+}
+
+/// `$.src → $.target: reason`; a missing end is left out (`→ $.target:
+/// reason` when only the output side is known).
+impl fmt::Display for MappingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.source, &self.target) {
+            (Some(source), Some(target)) => write!(f, "{source} → {target}: {}", self.message),
+            (Some(source), None) => write!(f, "{source}: {}", self.message),
+            (None, Some(target)) => write!(f, "→ {target}: {}", self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Appends `.key` to a JSON path, quoting keys that are not plain names
+/// (`$["odd key"]`).
+pub fn push_key(path: &mut String, key: &str) {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '@');
+    if plain {
+        path.push('.');
+        path.push_str(key);
+    } else {
+        path.push('[');
+        path.push_str(&serde_json::Value::String(key.to_owned()).to_string());
+        path.push(']');
+    }
+}

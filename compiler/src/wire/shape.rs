@@ -1,0 +1,334 @@
+//! Shapes: what the JSON codecs need to know of a record type (fields in
+//! order, JSON names, limits, wire forms, absent-as-null), computed once per
+//! mapping from the type store so decoding and encoding never look names up
+//! in the workspace.
+
+use crate::resolve::annotations::FormatInfo;
+use crate::syntax::ast::{Annotation, Literal};
+use crate::types::{EnumId, ModuleId, RecordId, Ty, TypeStore};
+use std::collections::HashMap;
+
+/// How a value is written on the wire (`@wire(…)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    /// The type's natural JSON form: numbers as numbers, dates as ISO 8601.
+    Natural,
+    /// A number written as a JSON string (`"12.50"`).
+    String,
+    /// A number written as a JSON number.
+    Number,
+    /// OData v2 `Edm.DateTime`: `"/Date(1739836800000)/"` (UTC milliseconds).
+    ODataDate,
+    /// OData v2 `Edm.DateTimeOffset`: `"/Date(1739836800000+0000)/"`.
+    ODataDateTimeOffset,
+    /// A list wrapped for an OData v2 deep insert: `{"results": [...]}`.
+    ODataResults,
+    /// `"2025-03-01"`.
+    IsoDate,
+    /// `"2025-03-01T10:00:00Z"`.
+    IsoDateTime,
+    /// Milliseconds since 1970-01-01T00:00:00Z, as a JSON number.
+    EpochMillis,
+    /// `"20250301"`.
+    Yyyymmdd,
+}
+
+impl Wire {
+    fn from_name(name: &str) -> Option<Wire> {
+        Some(match name {
+            "string" => Wire::String,
+            "number" => Wire::Number,
+            "odata_v2_date" => Wire::ODataDate,
+            "odata_v2_datetime_offset" => Wire::ODataDateTimeOffset,
+            "odata_v2_results" => Wire::ODataResults,
+            "iso_date" => Wire::IsoDate,
+            "iso_datetime" => Wire::IsoDateTime,
+            "epoch_millis" => Wire::EpochMillis,
+            "yyyymmdd" => Wire::Yyyymmdd,
+            _ => return None,
+        })
+    }
+
+    /// Whether the form makes sense for a value of shape `shape`.
+    fn fits(self, shape: &Shape) -> bool {
+        match self {
+            Wire::Natural => true,
+            Wire::String | Wire::Number => matches!(shape, Shape::Int | Shape::Decimal { .. }),
+            Wire::ODataDate | Wire::EpochMillis => matches!(shape, Shape::Date | Shape::DateTime),
+            Wire::ODataDateTimeOffset | Wire::IsoDateTime => matches!(shape, Shape::DateTime),
+            Wire::IsoDate | Wire::Yyyymmdd => matches!(shape, Shape::Date),
+            Wire::ODataResults => matches!(shape, Shape::List(_)),
+        }
+    }
+}
+
+/// The shape of a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Text, at most `max_len` Unicode scalar values.
+    Text {
+        /// `String(n)`.
+        max_len: Option<u32>,
+    },
+    /// An ISO 4217 code: three capital letters.
+    Currency,
+    /// An ISO 3166-1 alpha-2 code: two capital letters.
+    Country,
+    /// A 64-bit whole number.
+    Int,
+    /// An exact decimal.
+    Decimal {
+        /// Total digits.
+        precision: Option<u32>,
+        /// Places after the point.
+        scale: Option<u32>,
+    },
+    /// `true` or `false`.
+    Bool,
+    /// A calendar date.
+    Date,
+    /// An instant with its offset.
+    DateTime,
+    /// An enum, by index into [`Shapes::enums`].
+    Enum(usize),
+    /// A record, by index into [`Shapes::records`].
+    Record(usize),
+    /// A list.
+    List(Box<Shape>),
+    /// A list element that may be absent (`[T?]`).
+    Optional(Box<Shape>),
+}
+
+/// One field of a record shape.
+#[derive(Clone, Debug)]
+pub struct FieldShape {
+    /// Its name in the schema.
+    pub name: String,
+    /// Its JSON key (`@json(name = "…")`, else the name).
+    pub key: String,
+    /// Its value's shape.
+    pub shape: Shape,
+    /// `T?`: may be absent or `null`.
+    pub optional: bool,
+    /// `@required`: an output must carry it.
+    pub required: bool,
+    /// How it is written.
+    pub wire: Wire,
+    /// When absent, written as `null` instead of left out.
+    pub null_when_absent: bool,
+}
+
+/// A record's fields, in declaration order (extensions after), as the
+/// record value's slots are.
+#[derive(Clone, Debug)]
+pub struct RecordShape {
+    /// The record's name, for messages.
+    pub name: String,
+    /// Its fields.
+    pub fields: Vec<FieldShape>,
+    /// Field positions by JSON key.
+    pub by_key: HashMap<String, usize>,
+}
+
+/// An enum's variants.
+#[derive(Clone, Debug)]
+pub struct EnumShape {
+    /// The enum's name.
+    pub name: String,
+    /// Its variants, by index.
+    pub variants: Vec<String>,
+    /// Variant indexes by name.
+    pub by_name: HashMap<String, u32>,
+}
+
+/// Every shape reachable from one root record.
+#[derive(Clone, Debug)]
+pub struct Shapes {
+    /// Records; the root is [`Shapes::root`].
+    pub records: Vec<RecordShape>,
+    /// Enums.
+    pub enums: Vec<EnumShape>,
+    /// The root record's index.
+    pub root: usize,
+}
+
+/// Why a record type has no JSON shape.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{record}.{field}: {reason}")]
+pub struct ShapeError {
+    /// The record.
+    pub record: String,
+    /// The field.
+    pub field: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl Shapes {
+    /// The shapes of record `root` and everything it contains. `format_of`
+    /// gives each schema module's format declaration.
+    pub fn build(
+        store: &TypeStore,
+        root: RecordId,
+        format_of: &dyn Fn(ModuleId) -> Option<FormatInfo>,
+    ) -> Result<Shapes, ShapeError> {
+        let mut builder = Builder {
+            store,
+            format_of,
+            shapes: Shapes {
+                records: Vec::new(),
+                enums: Vec::new(),
+                root: 0,
+            },
+            record_index: HashMap::new(),
+            enum_index: HashMap::new(),
+        };
+        let root = builder.record(root)?;
+        builder.shapes.root = root;
+        Ok(builder.shapes)
+    }
+
+    /// The root record's shape.
+    pub fn root(&self) -> Option<&RecordShape> {
+        self.records.get(self.root)
+    }
+}
+
+struct Builder<'a> {
+    store: &'a TypeStore,
+    format_of: &'a dyn Fn(ModuleId) -> Option<FormatInfo>,
+    shapes: Shapes,
+    record_index: HashMap<RecordId, usize>,
+    enum_index: HashMap<EnumId, usize>,
+}
+
+fn word_arg<'a>(annotation: &'a Annotation, key: Option<&str>) -> Option<&'a str> {
+    annotation.args.iter().find_map(|arg| {
+        if arg.key.as_ref().map(|k| k.name.as_str()) != key {
+            return None;
+        }
+        match &arg.value {
+            Literal::Word(word) | Literal::Str(word) => Some(word.as_str()),
+            _ => None,
+        }
+    })
+}
+
+impl Builder<'_> {
+    fn record(&mut self, id: RecordId) -> Result<usize, ShapeError> {
+        if let Some(index) = self.record_index.get(&id) {
+            return Ok(*index);
+        }
+        let def = self.store.record(id).ok_or_else(|| ShapeError {
+            record: format!("record#{}", id.0),
+            field: String::new(),
+            reason: "unknown record".to_owned(),
+        })?;
+        let index = self.shapes.records.len();
+        self.record_index.insert(id, index);
+        self.shapes.records.push(RecordShape {
+            name: def.name.clone(),
+            fields: Vec::new(),
+            by_key: HashMap::new(),
+        });
+        let mut fields = Vec::with_capacity(def.fields.len());
+        for field in &def.fields {
+            let fail = |reason: String| ShapeError {
+                record: def.name.clone(),
+                field: field.name.clone(),
+                reason,
+            };
+            let ty = field
+                .ty
+                .as_ref()
+                .ok_or_else(|| fail("its type did not resolve".to_owned()))?;
+            let shape = self.shape(ty.strip_optional()).map_err(fail)?;
+            let write_nulls = (self.format_of)(field.extension.unwrap_or(def.module)).is_some_and(|f| f.write_nulls);
+            let mut out = FieldShape {
+                name: field.name.clone(),
+                key: field.name.clone(),
+                shape,
+                optional: ty.is_optional(),
+                required: field.required,
+                wire: Wire::Natural,
+                null_when_absent: write_nulls,
+            };
+            for annotation in &field.annotations {
+                match annotation.name.name.as_str() {
+                    "wire" => {
+                        let form = word_arg(annotation, None).unwrap_or_default();
+                        let wire = Wire::from_name(form).ok_or_else(|| fail(format!("unknown wire form `{form}`")))?;
+                        if !wire.fits(&out.shape) {
+                            return Err(fail(format!(
+                                "`@wire({form})` does not apply to a {}",
+                                self.store.display(ty)
+                            )));
+                        }
+                        out.wire = wire;
+                    }
+                    "json" => {
+                        if let Some(name) = word_arg(annotation, Some("name")) {
+                            name.clone_into(&mut out.key);
+                        }
+                        if let Some(absent) = word_arg(annotation, Some("absent")) {
+                            out.null_when_absent = absent == "null";
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            fields.push(out);
+        }
+        let by_key = fields.iter().enumerate().map(|(i, f)| (f.key.clone(), i)).collect();
+        if let Some(record) = self.shapes.records.get_mut(index) {
+            record.fields = fields;
+            record.by_key = by_key;
+        }
+        Ok(index)
+    }
+
+    fn shape(&mut self, ty: &Ty) -> Result<Shape, String> {
+        Ok(match ty {
+            Ty::String { max_len } => Shape::Text { max_len: *max_len },
+            Ty::Int => Shape::Int,
+            Ty::Decimal { precision, scale } => Shape::Decimal {
+                precision: *precision,
+                scale: *scale,
+            },
+            Ty::Bool => Shape::Bool,
+            Ty::Date => Shape::Date,
+            Ty::DateTime => Shape::DateTime,
+            Ty::Currency => Shape::Currency,
+            Ty::Country => Shape::Country,
+            Ty::Record(id) => Shape::Record(self.record(*id).map_err(|e| e.to_string())?),
+            Ty::Enum(id) => Shape::Enum(self.enumeration(*id)?),
+            Ty::List(inner) => Shape::List(Box::new(match inner.as_ref() {
+                Ty::Optional(element) => Shape::Optional(Box::new(self.shape(element)?)),
+                element => self.shape(element)?,
+            })),
+            Ty::Optional(inner) => self.shape(inner)?,
+            Ty::Group(..) | Ty::None => return Err("a group or `none` has no JSON form".to_owned()),
+        })
+    }
+
+    fn enumeration(&mut self, id: EnumId) -> Result<usize, String> {
+        if let Some(index) = self.enum_index.get(&id) {
+            return Ok(*index);
+        }
+        let def = self.store.enumeration(id).ok_or("unknown enum")?;
+        let variants: Vec<String> = def.variants.iter().map(|v| v.name.clone()).collect();
+        let by_name = variants
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), i as u32))
+            .collect();
+        self.shapes.enums.push(EnumShape {
+            name: def.name.clone(),
+            variants,
+            by_name,
+        });
+        let index = self.shapes.enums.len() - 1;
+        self.enum_index.insert(id, index);
+        Ok(index)
+    }
+}
