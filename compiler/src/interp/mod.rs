@@ -144,6 +144,7 @@ impl From<HelperError> for Unwind<'_> {
 type Flow<'m, T> = std::result::Result<T, Unwind<'m>>;
 
 /// A body's locals and where their values came from.
+#[derive(Clone)]
 struct Frame<'m> {
     values: Vec<Value>,
     origins: Vec<Option<Src<'m>>>,
@@ -342,13 +343,25 @@ impl<'m> Interpreter<'m> {
             }
             Expr::Lookup(_, key) => self.blame(key, frame),
             Expr::Field(base, _) | Expr::Index(base, _) => self.blame(base, frame),
-            Expr::Coalesce(a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
-                self.blame(a, frame).or_else(|| self.blame(b, frame))
+            // The value came from the side that was taken; finding out
+            // evaluates again, which is harmless (mappings are pure) and
+            // only happens on the way out of a failure.
+            Expr::Coalesce(value, default) => {
+                // `required(x, …)` fails because `x` was absent: blame `x`.
+                let absent = !matches!(default.as_ref(), Expr::Fail(_))
+                    && matches!(self.eval(value, &mut frame.clone()), Ok(Value::Absent));
+                if absent {
+                    self.blame(default, frame)
+                } else {
+                    self.blame(value, frame)
+                }
             }
-            Expr::If(cond, then, otherwise) => self
-                .blame(then, frame)
-                .or_else(|| self.blame(otherwise, frame))
-                .or_else(|| self.blame(cond, frame)),
+            Expr::If(cond, then, otherwise) => match self.eval(cond, &mut frame.clone()) {
+                Ok(Value::Bool(true)) => self.blame(then, frame),
+                Ok(Value::Bool(false)) => self.blame(otherwise, frame),
+                _ => self.blame(cond, frame),
+            },
+            Expr::And(a, b) | Expr::Or(a, b) => self.blame(a, frame).or_else(|| self.blame(b, frame)),
             Expr::Loop(lp) => self.blame(&lp.source, frame),
             Expr::Match(scrutinee, _) => self.blame(scrutinee, frame),
             _ => None,
@@ -439,7 +452,15 @@ impl<'m> Interpreter<'m> {
             Expr::List(items) => {
                 let mut values = Vec::with_capacity(items.len());
                 for item in items {
-                    values.push(self.eval(item, frame)?);
+                    match self.eval(item, frame) {
+                        Ok(value) => values.push(value),
+                        Err(mut unwind) => {
+                            if builds_record(item) {
+                                unwind.target.push(Seg::Index(values.len()));
+                            }
+                            return Err(unwind);
+                        }
+                    }
                 }
                 Value::List(values)
             }
@@ -486,6 +507,9 @@ impl<'m> Interpreter<'m> {
                     .map_err(|mut unwind| {
                         // Computing a local is not writing an output field.
                         unwind.target.clear();
+                        if unwind.source.is_none() {
+                            unwind.source = self.blame(value, frame);
+                        }
                         unwind
                     })?;
                     frame.set(id.0, value, origin);
@@ -575,8 +599,7 @@ impl<'m> Interpreter<'m> {
         let source_origin = self.origin(&lp.source, frame);
         // Collecting records builds output elements: a failure inside one
         // names its position.
-        let builds_records = lp.fold == Fold::Collect
-            && matches!(&lp.body, Expr::Block(stmts, _) if matches!(stmts.first(), Some(Stmt::Let(_, Expr::NewRecord(..)))));
+        let builds_records = lp.fold == Fold::Collect && builds_record(&lp.body);
         let mut collected = Vec::new();
         let mut kept_origins: Vec<Rc<Path<'m>>> = Vec::new();
         let mut keys: Vec<Value> = Vec::new();
@@ -765,6 +788,11 @@ impl<'m> Interpreter<'m> {
             ),
         })
     }
+}
+
+/// Whether `expr` builds a record of the output (a record block).
+fn builds_record(expr: &Expr) -> bool {
+    matches!(expr, Expr::Block(stmts, _) if matches!(stmts.first(), Some(Stmt::Let(_, Expr::NewRecord(..)))))
 }
 
 /// A value as a hashable key with the language's equality: numbers by

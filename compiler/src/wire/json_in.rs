@@ -76,7 +76,11 @@ fn syntax_message(error: &serde_json::Error) -> String {
     // column is what helps in a one-line record.
     let detail = error.to_string();
     let detail = detail.split(" at line ").next().unwrap_or(&detail);
-    format!("{what} at column {}: {detail}", error.column())
+    if error.line() > 1 {
+        format!("{what} at line {}, column {}: {detail}", error.line(), error.column())
+    } else {
+        format!("{what} at column {}: {detail}", error.column())
+    }
 }
 
 struct Ctx<'s> {
