@@ -211,4 +211,3 @@ pub fn bc_entity(text: &str) -> Option<Entity> {
     }
     (!out.is_empty()).then_some(out)
 }
-
