@@ -46,10 +46,28 @@ fn check(relative: &str) -> (Workspace<Examples>, mapwright_compiler::types::Mod
 
 #[test]
 fn every_example_mapping_lowers_and_its_mir_is_snapshotted() {
-    for relative in [
-        "invoice_to_sap/invoice_to_sap.map",
-        "sales_order_to_sap/sales_order_to_sap.map",
-    ] {
+    let mut maps: Vec<String> = std::fs::read_dir(examples())
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .flat_map(|entry| {
+            std::fs::read_dir(entry.path())
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok())
+        })
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "map"))
+        .map(|path| {
+            path.strip_prefix(examples())
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    maps.sort();
+    assert!(maps.len() >= 5, "{maps:?}");
+    for relative in &maps {
+        let relative = relative.as_str();
         let (workspace, module) = check(relative);
         let mir = mapwright_compiler::mir::lower::lower(&workspace, module).unwrap();
         insta::assert_snapshot!(relative.replace('/', "__"), mir.to_string());

@@ -209,7 +209,10 @@ fn all_problems_of_a_record_are_reported_with_paths() {
 
 #[test]
 fn strict_mode_rejects_unknown_fields_with_a_suggestion() {
-    let event = EVENT.replace(r#""id": "E-1","#, r#""id": "E-1", "amuont": 1, "extra": {"deep": [1, 2]},"#);
+    let event = EVENT.replace(
+        r#""id": "E-1","#,
+        r#""id": "E-1", "amuont": 1, "extra": {"deep": [1, 2]},"#,
+    );
     assert!(run(&program("full"), &event, false).is_ok());
     let errors = run(&program("full"), &event, true).unwrap_err();
     assert_eq!(

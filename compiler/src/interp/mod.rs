@@ -87,25 +87,30 @@ impl Path<'_> {
     }
 }
 
-/// Where a local's value came from: one input path, or, for a list made of
-/// input elements (`where`, `sort_by`, `distinct`), one path per element.
+/// Where a local's value came from: one input path, an element of a list
+/// at a path (kept apart so a loop step allocates nothing), or, for a list
+/// made of input elements (`where`, `sort_by`, `distinct`), one origin per
+/// element.
 #[derive(Clone, Debug)]
 enum Src<'m> {
     Path(Rc<Path<'m>>),
-    Items(Rc<Path<'m>>, Rc<Vec<Rc<Path<'m>>>>),
+    Element(Rc<Path<'m>>, usize),
+    Items(Rc<Path<'m>>, Rc<Vec<Src<'m>>>),
 }
 
 impl<'m> Src<'m> {
     fn element(&self, position: usize) -> Option<Src<'m>> {
         match self {
-            Src::Path(path) => Some(Src::Path(Rc::new(Path::Index(path.clone(), position)))),
-            Src::Items(_, items) => items.get(position).map(|path| Src::Path(path.clone())),
+            Src::Path(path) => Some(Src::Element(path.clone(), position)),
+            Src::Element(..) => Some(Src::Element(self.path(), position)),
+            Src::Items(_, items) => items.get(position).cloned(),
         }
     }
 
-    fn path(&self) -> &Rc<Path<'m>> {
+    fn path(&self) -> Rc<Path<'m>> {
         match self {
-            Src::Path(path) | Src::Items(path, _) => path,
+            Src::Path(path) | Src::Items(path, _) => path.clone(),
+            Src::Element(list, position) => Rc::new(Path::Index(list.clone(), *position)),
         }
     }
 }
@@ -312,8 +317,8 @@ impl<'m> Interpreter<'m> {
         match expr {
             Expr::Local(id) => frame.origins.get(id.0 as usize).cloned().flatten(),
             Expr::Field(base, field) => match self.origin(base, frame)? {
-                Src::Path(path) => Some(Src::Path(Rc::new(Path::Field(path, &field.name)))),
                 Src::Items(..) => None,
+                src => Some(Src::Path(Rc::new(Path::Field(src.path(), &field.name)))),
             },
             Expr::Index(base, index) => {
                 let position = match index.as_ref() {
@@ -601,7 +606,7 @@ impl<'m> Interpreter<'m> {
         // names its position.
         let builds_records = lp.fold == Fold::Collect && builds_record(&lp.body);
         let mut collected = Vec::new();
-        let mut kept_origins: Vec<Rc<Path<'m>>> = Vec::new();
+        let mut kept_origins: Vec<Src<'m>> = Vec::new();
         let mut keys: Vec<Value> = Vec::new();
         let mut seen: HashSet<KeyText> = HashSet::new();
         let mut groups: Vec<(Value, Vec<Value>)> = Vec::new();
@@ -611,7 +616,9 @@ impl<'m> Interpreter<'m> {
         let mut chosen: Option<(Value, Option<Src<'m>>)> = None;
         for (position, item) in items.into_iter().enumerate() {
             let item_origin = source_origin.as_ref().and_then(|src| src.element(position));
-            frame.set(lp.item.0, item.clone(), item_origin.clone());
+            // The element lives in the frame while the body runs and is
+            // taken back (not copied) when the fold keeps it.
+            frame.set(lp.item.0, item, item_origin.clone());
             if let Some(index) = lp.index {
                 frame.set(index.0, Value::Int(position as i64), None);
             }
@@ -620,7 +627,12 @@ impl<'m> Interpreter<'m> {
             {
                 continue;
             }
-            let body = match self.eval(&lp.body, frame) {
+            let body = match lp.fold {
+                // `where` keeps the element itself: no body to compute.
+                Fold::Filter => Ok(Value::Absent),
+                _ => self.eval(&lp.body, frame),
+            };
+            let body = match body {
                 Ok(body) => body,
                 Err(mut unwind) => {
                     if builds_records {
@@ -629,10 +641,23 @@ impl<'m> Interpreter<'m> {
                     return Err(unwind);
                 }
             };
-            let keep_origin = |origins: &mut Vec<Rc<Path<'m>>>| {
-                if let Some(Src::Path(path)) = &item_origin {
-                    origins.push(path.clone());
+            let keep_origin = |origins: &mut Vec<Src<'m>>| {
+                if let Some(origin) = &item_origin {
+                    origins.push(origin.clone());
                 }
+            };
+            let keeps_item = matches!(
+                lp.fold,
+                Fold::Filter | Fold::First | Fold::Last | Fold::SortBy | Fold::DistinctBy | Fold::GroupBy
+            );
+            let item = if keeps_item {
+                frame
+                    .values
+                    .get_mut(lp.item.0 as usize)
+                    .map(std::mem::take)
+                    .unwrap_or(Value::Absent)
+            } else {
+                Value::Absent
             };
             match &lp.fold {
                 Fold::Collect => collected.push(body),
@@ -724,8 +749,8 @@ impl<'m> Interpreter<'m> {
         }
         // A list of input elements keeps their paths (when every element
         // had one).
-        let items_origin = |origins: Vec<Rc<Path<'m>>>, len: usize| match &source_origin {
-            Some(src) if origins.len() == len => Some(Src::Items(src.path().clone(), Rc::new(origins))),
+        let items_origin = |origins: Vec<Src<'m>>, len: usize| match &source_origin {
+            Some(src) if origins.len() == len => Some(Src::Items(src.path(), Rc::new(origins))),
             _ => None,
         };
         Ok(match &lp.fold {
@@ -751,7 +776,7 @@ impl<'m> Interpreter<'m> {
             Fold::SortBy => {
                 let len = collected.len();
                 let complete = kept_origins.len() == len;
-                let mut rows: Vec<(Value, Value, Option<Rc<Path<'m>>>)> = keys
+                let mut rows: Vec<(Value, Value, Option<Src<'m>>)> = keys
                     .into_iter()
                     .zip(collected)
                     .enumerate()

@@ -6,9 +6,10 @@ use rust_decimal::Decimal;
 use std::fmt;
 
 /// A value.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Value {
     /// An absent optional (`none`).
+    #[default]
     Absent,
     /// A whole number.
     Int(i64),

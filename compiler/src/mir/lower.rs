@@ -256,8 +256,14 @@ impl<'a, L: ModuleLoader> Lowerer<'a, L> {
                             slot,
                             name: field.name.clone(),
                         },
+                        // A literal's length and places were checked when
+                        // the file was (E0203, E0204).
+                        check: if matches!(value, Expr::Const(_)) {
+                            None
+                        } else {
+                            ty.as_ref().and_then(Check::for_type)
+                        },
                         value,
-                        check: ty.as_ref().and_then(Check::for_type),
                     });
                 }
                 StmtKind::Nested { field, block: inner } => {

@@ -27,7 +27,7 @@ pub fn encode(shapes: &Shapes, value: &Value, out: &mut Vec<u8>) -> Result<(), V
         shapes,
         out,
         errors: Vec::new(),
-        path: String::from("$"),
+        path: Vec::new(),
     };
     encoder.record(shapes.root, value);
     if encoder.errors.is_empty() {
@@ -39,16 +39,33 @@ pub fn encode(shapes: &Shapes, value: &Value, out: &mut Vec<u8>) -> Result<(), V
     }
 }
 
+/// One step of the output path; the path is rendered only for an error.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
 struct Encoder<'a> {
     shapes: &'a Shapes,
     out: &'a mut Vec<u8>,
     errors: Vec<MappingError>,
-    path: String,
+    path: Vec<Step<'a>>,
 }
 
-impl Encoder<'_> {
+impl<'a> Encoder<'a> {
     fn error(&mut self, message: impl Into<String>) {
-        self.errors.push(MappingError::output(self.path.clone(), message));
+        let mut path = String::from("$");
+        for step in &self.path {
+            match step {
+                Step::Key(key) => super::push_key(&mut path, key),
+                Step::Index(index) => {
+                    path.push('[');
+                    path.push_str(&index.to_string());
+                    path.push(']');
+                }
+            }
+        }
+        self.errors.push(MappingError::output(path, message));
     }
 
     fn string(&mut self, text: &str) {
@@ -71,8 +88,7 @@ impl Encoder<'_> {
         self.out.push(b'{');
         let mut first = true;
         for (field, slot) in record.fields.iter().zip(slots) {
-            let mark = self.path.len();
-            super::push_key(&mut self.path, &field.key);
+            self.path.push(Step::Key(&field.key));
             if !slot.is_present() {
                 if field.required {
                     self.error(format!("the required field `{}` has no value", field.key));
@@ -84,7 +100,7 @@ impl Encoder<'_> {
                 self.key(&mut first, &field.key);
                 self.field(field, slot);
             }
-            self.path.truncate(mark);
+            self.path.pop();
         }
         self.out.push(b'}');
     }
@@ -120,10 +136,7 @@ impl Encoder<'_> {
             if index > 0 {
                 self.out.push(b',');
             }
-            let mark = self.path.len();
-            self.path.push('[');
-            self.path.push_str(&index.to_string());
-            self.path.push(']');
+            self.path.push(Step::Index(index));
             match (element, item) {
                 (Shape::Optional(_), Value::Absent) => self.out.extend_from_slice(b"null"),
                 (Shape::Optional(inner), item) => self.value(inner, wire, item),
@@ -132,7 +145,7 @@ impl Encoder<'_> {
                 }
                 (shape, item) => self.value(shape, wire, item),
             }
-            self.path.truncate(mark);
+            self.path.pop();
         }
         self.out.push(b']');
     }

@@ -1,0 +1,330 @@
+//! The reference interpreter end to end (JSON bytes in, JSON bytes out, one
+//! core) on the invoice → SAP supplier invoice example over 100,000
+//! generated invoices, next to a hand-written serde version of the same
+//! mapping. The two must write identical bytes (checked before timing).
+//! This is the baseline the JIT must beat.
+//!
+//! Run with `cargo bench -p mapwright-compiler --bench run`; results are
+//! recorded in BENCHMARKS.md.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing bench may panic
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mapwright_compiler::interp::value::Value;
+use mapwright_compiler::program::Program;
+use mapwright_compiler::resolve::{EmbeddedStdlib, Workspace};
+use mapwright_compiler::wire::json_in::DecodeOptions;
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::str::FromStr;
+
+const RECORDS: usize = 100_000;
+const CATEGORIES: &[(&str, &str)] = &[("standard", "19.00"), ("reduced", "7.00"), ("reverse_charge", "0.00")];
+
+/// `count` invoices as JSON Lines: 1 to 6 lines each, some with zero
+/// quantity (dropped by the mapping), some credits, cost centres and PO
+/// numbers on some lines, unknown platform fields to skip.
+fn generate(count: usize) -> Vec<u8> {
+    let mut out = String::new();
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for index in 0..count {
+        let _ = write!(
+            out,
+            r#"{{"id":"inv_{index:08}","number":"RE-2025-{index:06}","issued_on":"2025-0{}-1{}","due_on":"2025-06-30","currency":"EUR","supplier":{{"id":"SUP-{:03}","name":"Supplier {index} GmbH","vat_id":"DE{index:09}","country":"DE","address":{{"street":"Hauptstraße {}","city":"München","postal_code":"80331","country":"DE"}}}},"customer":{{"id":"CUST-1","name":"Acme Europe B.V.","country":"NL"}},"platform":{{"source":"stripe","object":"invoice","livemode":false}},"lines":["#,
+            1 + next() % 9,
+            next() % 9,
+            next() % 50,
+            next() % 200,
+        );
+        let lines = 1 + next() % 6;
+        for line in 0..lines {
+            let (category, rate) = CATEGORIES[(next() % 3) as usize];
+            let quantity = if next() % 10 == 0 { 0 } else { 1 + next() % 20 };
+            let cents = (next() % 100_000) as i64 * if next() % 15 == 0 { -1 } else { 1 };
+            let amount = Decimal::new(cents * quantity as i64, 2);
+            if line > 0 {
+                out.push(',');
+            }
+            let _ = write!(
+                out,
+                r#"{{"line_id":"{line}","sku":"SKU-{}","description":"Item {line} of invoice {index}","quantity":"{quantity}","uom":"EA","net_amount":"{amount}","tax":{{"category":"{category}","rate":"{rate}"}}"#,
+                next() % 1000
+            );
+            if next() % 3 == 0 {
+                let _ = write!(out, r#","cost_center":"CC-{}""#, next() % 100);
+            }
+            if next() % 4 == 0 {
+                let _ = write!(out, r#","po_number":"45000{:05}""#, next() % 100_000);
+            }
+            out.push('}');
+        }
+        out.push_str("]}\n");
+    }
+    out.into_bytes()
+}
+
+fn program() -> Program {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/invoice_to_sap/invoice_to_sap.map"
+    );
+    let source = std::fs::read(path).unwrap();
+    let mut workspace = Workspace::new(EmbeddedStdlib);
+    let result = workspace.check("invoice_to_sap.map", source, Some("invoice_to_sap.invoice_to_sap"));
+    assert!(result.diagnostics.is_empty());
+    Program::new(&workspace, result.module.unwrap(), "invoice_to_sap").unwrap()
+}
+
+fn tables() -> HashMap<String, HashMap<String, Value>> {
+    let suppliers = (0..50)
+        .map(|i| (format!("SUP-{i:03}"), Value::Text(format!("{:08}", 17_300_000 + i))))
+        .collect();
+    HashMap::from([("supplier_number".to_owned(), suppliers)])
+}
+
+fn interpreted(program: &Program, input: &[u8], out: &mut Vec<u8>) -> usize {
+    let params = HashMap::from([("company_code".to_owned(), Value::Text("1010".to_owned()))]);
+    let interpreter = program.interpreter(&params, tables()).unwrap();
+    let mut failed = 0;
+    for line in input.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        match program.run_json(&interpreter, line, DecodeOptions::default(), out) {
+            Ok(()) => out.push(b'\n'),
+            Err(_) => failed += 1,
+        }
+    }
+    failed
+}
+
+/// The same mapping written by hand with serde: what a careful engineer
+/// would write without Mapwright.
+mod by_hand {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Deserialize)]
+    struct Party<'a> {
+        #[serde(borrow)]
+        id: &'a str,
+    }
+
+    #[derive(Deserialize)]
+    struct Tax<'a> {
+        #[serde(borrow)]
+        category: &'a str,
+        #[serde(borrow)]
+        rate: &'a str,
+    }
+
+    #[derive(Deserialize)]
+    struct Line<'a> {
+        #[serde(borrow)]
+        sku: &'a str,
+        #[serde(borrow)]
+        description: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        quantity: &'a str,
+        #[serde(borrow)]
+        net_amount: &'a str,
+        #[serde(borrow)]
+        tax: Tax<'a>,
+        #[serde(borrow)]
+        po_number: Option<&'a str>,
+        #[serde(borrow)]
+        cost_center: Option<&'a str>,
+    }
+
+    #[derive(Deserialize)]
+    struct Invoice<'a> {
+        #[serde(borrow)]
+        number: &'a str,
+        #[serde(borrow)]
+        issued_on: &'a str,
+        #[serde(borrow)]
+        currency: &'a str,
+        #[serde(borrow)]
+        supplier: Party<'a>,
+        #[serde(borrow)]
+        lines: Vec<Line<'a>>,
+        #[serde(borrow)]
+        notes: Option<std::borrow::Cow<'a, str>>,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Item<'a> {
+        supplier_invoice_item: String,
+        company_code: &'a str,
+        #[serde(rename = "GLAccount")]
+        gl_account: &'a str,
+        supplier_invoice_item_amount: String,
+        document_currency: &'a str,
+        debit_credit_code: &'a str,
+        tax_code: &'a str,
+        cost_center: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        assignment_reference: Option<&'a str>,
+        supplier_invoice_item_text: String,
+    }
+
+    #[derive(Serialize)]
+    struct Results<'a> {
+        results: Vec<Item<'a>>,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct SupplierInvoice<'a> {
+        company_code: &'a str,
+        document_date: String,
+        posting_date: String,
+        invoicing_party: &'a str,
+        #[serde(rename = "SupplierInvoiceIDByInvcgParty")]
+        supplier_invoice_id_by_invcg_party: &'a str,
+        document_currency: &'a str,
+        invoice_gross_amount: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        document_header_text: Option<&'a str>,
+        #[serde(rename = "to_SupplierInvoiceItemGLAcct")]
+        items: Results<'a>,
+    }
+
+    fn odata_date(text: &str) -> Option<String> {
+        let date: jiff::civil::Date = text.parse().ok()?;
+        let ms = jiff::tz::TimeZone::UTC
+            .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+            .ok()?
+            .as_millisecond();
+        Some(format!("/Date({ms})/"))
+    }
+
+    fn tax_code(category: &str) -> &'static str {
+        match category {
+            "standard" => "V1",
+            "reduced" => "V2",
+            "reverse_charge" => "R1",
+            _ => "V0",
+        }
+    }
+
+    pub fn run(input: &[u8], suppliers: &HashMap<String, String>, out: &mut Vec<u8>) -> usize {
+        let mut failed = 0;
+        for line in input.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            if map(line, suppliers, out).is_none() {
+                failed += 1;
+            }
+        }
+        failed
+    }
+
+    fn map(line: &[u8], suppliers: &HashMap<String, String>, out: &mut Vec<u8>) -> Option<()> {
+        let inv: Invoice<'_> = serde_json::from_slice(line).ok()?;
+        let party = suppliers.get(inv.supplier.id)?;
+        let date = odata_date(inv.issued_on)?;
+        let hundred = Decimal::from(100);
+        let mut gross = Decimal::ZERO;
+        let mut items = Vec::new();
+        for l in &inv.lines {
+            let quantity = Decimal::from_str(l.quantity).ok()?;
+            if quantity.is_zero() {
+                continue;
+            }
+            let amount = Decimal::from_str(l.net_amount).ok()?;
+            let rate = Decimal::from_str(l.tax.rate).ok()?;
+            gross += amount.checked_mul(Decimal::ONE + rate / hundred)?;
+            let text: String = format!("{}: {}", l.sku, l.description).chars().take(50).collect();
+            if l.cost_center.is_some_and(|c| c.chars().count() > 10)
+                || l.po_number.is_some_and(|p| p.chars().count() > 18)
+            {
+                return None;
+            }
+            let mut written = amount;
+            written.rescale(2);
+            items.push(Item {
+                supplier_invoice_item: format!("{:04}", items.len() + 1),
+                company_code: "1010",
+                gl_account: "0000400000",
+                supplier_invoice_item_amount: written.to_string(),
+                document_currency: inv.currency,
+                debit_credit_code: if amount < Decimal::ZERO { "H" } else { "S" },
+                tax_code: tax_code(l.tax.category),
+                cost_center: l.cost_center.unwrap_or("DEFAULT"),
+                assignment_reference: l.po_number,
+                supplier_invoice_item_text: text,
+            });
+        }
+        let mut gross = gross.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        gross.rescale(2);
+        if inv.number.chars().count() > 16 {
+            return None;
+        }
+        let notes = inv.notes.as_deref();
+        if notes.is_some_and(|n| n.chars().count() > 25) {
+            return None;
+        }
+        let record = SupplierInvoice {
+            company_code: "1010",
+            document_date: date.clone(),
+            posting_date: date,
+            invoicing_party: party,
+            supplier_invoice_id_by_invcg_party: inv.number,
+            document_currency: inv.currency,
+            invoice_gross_amount: gross.to_string(),
+            document_header_text: notes,
+            items: Results { results: items },
+        };
+        serde_json::to_writer(&mut *out, &record).ok()?;
+        out.push(b'\n');
+        Some(())
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let input = generate(RECORDS);
+    let program = program();
+    let suppliers: HashMap<String, String> = (0..50)
+        .map(|i| (format!("SUP-{i:03}"), format!("{:08}", 17_300_000 + i)))
+        .collect();
+
+    // Same bytes out, or the comparison means nothing.
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    let failed_a = interpreted(&program, &input, &mut a);
+    let failed_b = by_hand::run(&input, &suppliers, &mut b);
+    assert_eq!(failed_a, failed_b);
+    assert!(a == b, "the interpreter and the hand-written mapping disagree");
+    eprintln!(
+        "{RECORDS} invoices, {:.1} MB in, {:.1} MB out, {failed_a} rejected by both",
+        input.len() as f64 / 1e6,
+        a.len() as f64 / 1e6
+    );
+
+    let mut group = c.benchmark_group("invoice_to_sap_100k");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    group.bench_function("interpreter", |bench| {
+        bench.iter(|| {
+            let mut out = Vec::with_capacity(a.len());
+            black_box(interpreted(&program, black_box(&input), &mut out));
+            out
+        })
+    });
+    group.bench_function("serde_by_hand", |bench| {
+        bench.iter(|| {
+            let mut out = Vec::with_capacity(b.len());
+            black_box(by_hand::run(black_box(&input), &suppliers, &mut out));
+            out
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
