@@ -4,37 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 
+mod common;
+
+use common::{Examples, examples};
+
 use mapwright_compiler::interp::Interpreter;
 use mapwright_compiler::interp::value::Value;
-use mapwright_compiler::resolve::{LoadOutcome, LoadedModule, ModuleLoader, Workspace};
+use mapwright_compiler::resolve::Workspace;
 use mapwright_compiler::types::TypeStore;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-/// The examples folder as a project root, over the embedded stdlib.
-struct Examples(PathBuf);
-
-impl ModuleLoader for Examples {
-    fn load(&self, path: &str) -> LoadOutcome {
-        let file = self.0.join(path.replace('.', "/")).with_extension("schema");
-        match std::fs::read(&file) {
-            Ok(bytes) => LoadOutcome::Found(LoadedModule {
-                name: file.display().to_string(),
-                bytes,
-                origin: mapwright_compiler::source::Origin::User,
-            }),
-            Err(_) => mapwright_compiler::resolve::EmbeddedStdlib.load(path),
-        }
-    }
-
-    fn module_paths(&self) -> Vec<String> {
-        Vec::new()
-    }
-}
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
 
 fn check(relative: &str) -> (Workspace<Examples>, mapwright_compiler::types::ModuleId) {
     let mut workspace = Workspace::new(Examples(examples()));

@@ -5,6 +5,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // each test uses a part
 
+use mapwright_compiler::resolve::{LoadOutcome, LoadedModule, ModuleLoader};
 use mapwright_compiler::syntax::ast::Literal;
 use mapwright_compiler::types::RecordDef;
 use std::collections::HashMap;
@@ -210,4 +211,30 @@ pub fn bc_entity(text: &str) -> Option<Entity> {
         );
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The examples folder as a project root, over the embedded stdlib.
+pub struct Examples(pub PathBuf);
+
+impl ModuleLoader for Examples {
+    fn load(&self, path: &str) -> LoadOutcome {
+        let file = self.0.join(path.replace('.', "/")).with_extension("schema");
+        match std::fs::read(&file) {
+            Ok(bytes) => LoadOutcome::Found(LoadedModule {
+                name: file.display().to_string(),
+                bytes,
+                origin: mapwright_compiler::source::Origin::User,
+            }),
+            Err(_) => mapwright_compiler::resolve::EmbeddedStdlib.load(path),
+        }
+    }
+
+    fn module_paths(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The examples folder.
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }

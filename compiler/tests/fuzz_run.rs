@@ -1,0 +1,191 @@
+//! Fuzzing the running of mappings: the examples' golden inputs, mutated
+//! byte by byte and value by value, through decode → interpret → encode of
+//! every example mapping. No input may panic; the same input must give the
+//! same bytes or the same errors; whatever maps must be valid JSON; every
+//! error must carry a path.
+//!
+//! Runs for `MAPWRIGHT_FUZZ_RUN_SECONDS` seconds (default 5; `.ci/run`
+//! gives it 10). Longer runs by hand are recorded in BENCHMARKS.md.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
+
+mod common;
+
+use common::{Examples, examples};
+use mapwright_compiler::interp::value::Value;
+use mapwright_compiler::program::Program;
+use mapwright_compiler::resolve::Workspace;
+use mapwright_compiler::wire::json_in::DecodeOptions;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestRunner};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+struct Case {
+    program: Program,
+    params: HashMap<String, Value>,
+    tables: HashMap<String, HashMap<String, Value>>,
+    seeds: Vec<Vec<u8>>,
+}
+
+fn toml_file(path: &Path) -> toml::Table {
+    std::fs::read_to_string(path)
+        .map(|text| text.parse().unwrap())
+        .unwrap_or_default()
+}
+
+/// Every example with its suite-level params and tables and its inputs.
+fn cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(examples()).unwrap().filter_map(|e| e.ok()).collect();
+    dirs.sort_by_key(|e| e.file_name());
+    for dir in dirs {
+        let name = dir.file_name().to_string_lossy().into_owned();
+        let map = dir.path().join(format!("{name}.map"));
+        let suite = dir.path().join(format!("{name}.tests"));
+        if !map.is_file() || !suite.is_dir() {
+            continue;
+        }
+        let mut workspace = Workspace::new(Examples(examples()));
+        let result = workspace.check(&name, std::fs::read(&map).unwrap(), Some(&format!("{name}.{name}")));
+        assert!(result.diagnostics.is_empty(), "{name}");
+        let module = result.module.unwrap();
+        let names = mapwright_compiler::program::mapping_names(&workspace, module);
+        let program = Program::new(&workspace, module, &names[0]).unwrap();
+        let mut seeds = Vec::new();
+        for case in std::fs::read_dir(&suite)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+        {
+            if let Ok(bytes) = std::fs::read(case.join("input.json")) {
+                seeds.push(bytes);
+            }
+        }
+        let params = program
+            .params_from_toml(&toml_file(&suite.join("params.toml")))
+            .unwrap();
+        let tables = program
+            .tables_from_toml(&toml_file(&suite.join("tables.toml")))
+            .unwrap();
+        out.push(Case {
+            program,
+            params,
+            tables,
+            seeds,
+        });
+    }
+    assert!(out.len() >= 5);
+    out
+}
+
+/// Replacement values for JSON-aware mutations.
+const VALUES: &[&str] = &[
+    "null",
+    "true",
+    "0",
+    "-0",
+    "1e400",
+    "123456789012345678901234567890.5",
+    "\"\"",
+    "\"2026-02-30\"",
+    "\"2025-03-01T10:00:00\"",
+    "\"\\ud800\"",
+    "\"\\u0000\"",
+    "[]",
+    "{}",
+    "[[[[[[[[[[[[]]]]]]]]]]]]",
+    "\"standard\"",
+    "9223372036854775808",
+    "-12.345",
+];
+
+fn mutate(seed: &[u8], edits: &[(prop::sample::Index, u8, u8)]) -> Vec<u8> {
+    let mut bytes = seed.to_vec();
+    for (at, kind, byte) in edits {
+        if bytes.is_empty() {
+            break;
+        }
+        let at = at.index(bytes.len());
+        match kind % 5 {
+            0 => bytes[at] = *byte,
+            1 => {
+                bytes.remove(at);
+            }
+            2 => bytes.insert(at, *byte),
+            3 => {
+                let end = (at + usize::from(byte % 40)).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            _ => {
+                // Replace the value after a `:` with another kind of value.
+                if let Some(colon) = bytes[at..].iter().position(|b| *b == b':') {
+                    let start = at + colon + 1;
+                    let end = bytes[start..]
+                        .iter()
+                        .position(|b| matches!(b, b',' | b'}' | b']'))
+                        .map_or(bytes.len(), |p| start + p);
+                    let value = VALUES[usize::from(*byte) % VALUES.len()].as_bytes();
+                    bytes.splice(start..end, value.iter().copied());
+                }
+            }
+        }
+    }
+    bytes
+}
+
+#[test]
+fn running_mappings_never_panics() {
+    let seconds = std::env::var("MAPWRIGHT_FUZZ_RUN_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5u64);
+    let cases = cases();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut runner = TestRunner::new(Config::default());
+    let edits = proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), any::<u8>()), 1..8);
+    let (mut runs, mut mapped) = (0u64, 0u64);
+    while Instant::now() < deadline {
+        let choice = (0usize..cases.len(), any::<prop::sample::Index>(), edits.clone())
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let case = &cases[choice.0];
+        let seed = &case.seeds[choice.1.index(case.seeds.len())];
+        let input = mutate(seed, &choice.2);
+        let interpreter = case.program.interpreter(&case.params, case.tables.clone()).unwrap();
+        for strict in [false, true] {
+            let run = |out: &mut Vec<u8>| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    case.program
+                        .run_json(&interpreter, &input, DecodeOptions { strict }, out)
+                        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())
+                }))
+                .unwrap_or_else(|_| panic!("panic on input: {}", String::from_utf8_lossy(&input)))
+            };
+            let (mut first, mut second) = (Vec::new(), Vec::new());
+            let a = run(&mut first);
+            let b = run(&mut second);
+            assert_eq!(a, b, "not deterministic on {}", String::from_utf8_lossy(&input));
+            assert_eq!(first, second);
+            match a {
+                Ok(()) => {
+                    let _: serde_json::Value = serde_json::from_slice(&first)
+                        .unwrap_or_else(|e| panic!("invalid JSON out ({e}): {}", String::from_utf8_lossy(&first)));
+                    mapped += 1;
+                }
+                Err(errors) => {
+                    assert!(!errors.is_empty());
+                    for error in errors {
+                        assert!(error.starts_with('$') || error.starts_with('→'), "no path: {error}");
+                    }
+                }
+            }
+            runs += 1;
+        }
+    }
+    eprintln!("fuzz_run: {runs} runs ({mapped} mapped) in {seconds} s without a panic");
+    assert!(runs > 0);
+}
