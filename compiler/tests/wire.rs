@@ -249,3 +249,33 @@ proptest! {
         prop_assert_eq!(parsed["Memo"].as_str().unwrap(), memo.as_str());
     }
 }
+
+/// A large inline table (looked up through its hash index) gives the same
+/// answers as a small one (searched in order), first entry winning.
+#[test]
+fn large_inline_tables_find_the_same_entries() {
+    let mut workspace = Workspace::new(EmbeddedStdlib);
+    for (name, text, path) in [
+        ("src.schema", SOURCE_SCHEMA, "src"),
+        ("omit.schema", OMIT_SCHEMA, "omit"),
+    ] {
+        assert!(
+            workspace
+                .check(name, text.as_bytes().to_vec(), Some(path))
+                .diagnostics
+                .is_empty()
+        );
+    }
+    let entries: String = (0..40).map(|i| format!("  \"E-{i}\" => \"entry {i}\"\n")).collect();
+    let source = format!(
+        "use src.Event\nuse omit.Out\n\ntable names: String -> String {{\n{entries}  \"E-1\" => \"shadowed\"\n  _ => \"unknown\"\n}}\n\nmapping m(e: Event) -> Out {{\n  Id = e.id\n  Memo = names[e.id]\n}}\n"
+    );
+    let result = workspace.check("t.map", source.into_bytes(), Some("t"));
+    assert!(result.diagnostics.is_empty(), "{:?}", result.diagnostics);
+    let program = Program::new(&workspace, result.module.unwrap(), "m").unwrap();
+    for (id, memo) in [("E-1", "entry 1"), ("E-39", "entry 39"), ("E-40", "unknown")] {
+        let event = EVENT.replace("\"E-1\"", &format!("\"{id}\""));
+        let out = run(&program, &event, false).unwrap();
+        assert_eq!(out, format!(r#"{{"Id":"{id}","Memo":"{memo}","Forced":null}}"#));
+    }
+}

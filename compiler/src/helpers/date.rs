@@ -35,8 +35,16 @@ impl DateTimeValue {
             let abs = seconds.unsigned_abs();
             format!("{sign}{:02}:{:02}", abs / 3600, (abs % 3600) / 60)
         };
+        // Fractions of a second are kept (without trailing zeros), so a
+        // value read from the input is written back as precisely.
+        let nanos = local.subsec_nanosecond();
+        let fraction = if nanos == 0 {
+            String::new()
+        } else {
+            format!(".{nanos:09}").trim_end_matches('0').to_owned()
+        };
         format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{zone}",
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}{zone}",
             local.year(),
             local.month(),
             local.day(),
@@ -341,6 +349,18 @@ pub fn end_of_month(date: Date) -> Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_keeps_fractions_and_offsets() {
+        for text in [
+            "2025-03-01T10:00:00Z",
+            "2025-03-01T10:00:00.123Z",
+            "2025-03-01T10:00:00.000000001+01:00",
+            "2025-03-01T23:59:59.5-05:30",
+        ] {
+            assert_eq!(parse_datetime(text, None, None).unwrap().to_rfc3339(), text);
+        }
+    }
 
     fn date(text: &str) -> Date {
         parse_date(text, None).unwrap()

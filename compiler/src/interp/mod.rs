@@ -181,7 +181,13 @@ pub struct Interpreter<'m> {
     module: &'m Module,
     params: Vec<Value>,
     external: HashMap<u32, HashMap<String, Value>>,
+    /// For inline tables with many entries: entry index by key.
+    inline: HashMap<u32, HashMap<KeyText, usize>>,
 }
+
+/// Inline tables up to this many entries are searched in order; larger
+/// ones through a hash index built once.
+const LINEAR_TABLE: usize = 16;
 
 impl<'m> Interpreter<'m> {
     /// Prepares `module` with the tenant's `params` (by name; the others
@@ -196,10 +202,23 @@ impl<'m> Interpreter<'m> {
             module,
             params: Vec::with_capacity(module.params.len()),
             external: HashMap::new(),
+            inline: HashMap::new(),
         };
         for (index, table) in module.tables.iter().enumerate() {
             if let Some(entries) = tables.get(&table.name) {
                 interpreter.external.insert(index as u32, entries.clone());
+            }
+            if let Some(entries) = &table.entries
+                && entries.len() > LINEAR_TABLE
+            {
+                let mut by_key = HashMap::new();
+                for (position, (keys, _)) in entries.iter().enumerate() {
+                    for key in keys {
+                        // The first entry for a key wins, as in order.
+                        by_key.entry(KeyText::of(key)).or_insert(position);
+                    }
+                }
+                interpreter.inline.insert(index as u32, by_key);
             }
         }
         // Defaults may use earlier params, so they are evaluated in order.
@@ -576,14 +595,19 @@ impl<'m> Interpreter<'m> {
             None => Ok(self
                 .external
                 .get(&table)
-                .and_then(|entries| entries.get(&key_text(key)))
+                .and_then(|entries| match key {
+                    Value::Text(text) => entries.get(text.as_str()),
+                    other => entries.get(&key_text(other)),
+                })
                 .cloned()
                 .unwrap_or(Value::Absent)),
             Some(entries) => {
-                for (keys, value) in entries {
-                    if keys.iter().any(|k| k == key) {
-                        return self.eval_body(value, Vec::new(), Vec::new());
-                    }
+                let found = match self.inline.get(&table) {
+                    Some(index) => index.get(&KeyText::of(key)).and_then(|i| entries.get(*i)),
+                    None => entries.iter().find(|(keys, _)| keys.iter().any(|k| k == key)),
+                };
+                if let Some((_, value)) = found {
+                    return self.eval_body(value, Vec::new(), Vec::new());
                 }
                 match &definition.fallback {
                     Some(fallback) => self.eval_body(fallback, Vec::new(), Vec::new()),
