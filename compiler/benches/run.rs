@@ -11,7 +11,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mapwright_compiler::interp::value::Value;
-use mapwright_compiler::program::Program;
+use mapwright_compiler::program::{Framing, Program};
 use mapwright_compiler::resolve::{EmbeddedStdlib, Workspace};
 use mapwright_compiler::wire::json_in::DecodeOptions;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -95,7 +95,13 @@ fn interpreted(program: &Program, input: &[u8], out: &mut Vec<u8>) -> usize {
     let interpreter = program.interpreter(&params, tables()).unwrap();
     let mut failed = 0;
     for line in input.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        match program.run_json(&interpreter, line, DecodeOptions::default(), out) {
+        match program.run_event(
+            &interpreter,
+            line,
+            DecodeOptions::default(),
+            Framing::Stream { first: true },
+            out,
+        ) {
             Ok(()) => out.push(b'\n'),
             Err(_) => failed += 1,
         }

@@ -9,12 +9,15 @@ use crate::helpers::{date, number, text};
 use crate::interp::value::Value;
 use crate::interp::{EvalError, Interpreter, key_text};
 use crate::mir::{self, lower::LowerError};
+use crate::resolve::annotations::WireFormat;
 use crate::resolve::{DefKind, ModuleLoader, Workspace};
 use crate::types::{ModuleId, Ty, TypeStore};
 use crate::wire::MappingError;
+use crate::wire::csv_out;
 use crate::wire::json_in::{self, DecodeOptions};
 use crate::wire::json_out;
 use crate::wire::shape::{ShapeError, Shapes};
+use crate::wire::xml_out::{self, Layout};
 use std::collections::HashMap;
 
 /// Why a mapping cannot be prepared to run.
@@ -37,9 +40,6 @@ pub enum ProgramError {
     /// A record has no JSON form.
     #[error("{0}")]
     Shape(#[from] ShapeError),
-    /// The schema of the output is not JSON.
-    #[error("the output schema `{0}` is {1}; only JSON output runs yet (XML and CSV encoders are planned)")]
-    Format(String, &'static str),
 }
 
 fn hint(available: &[String]) -> String {
@@ -48,6 +48,21 @@ fn hint(available: &[String]) -> String {
     } else {
         format!(" (it has: {})", available.join(", "))
     }
+}
+
+/// How payloads are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// On a stream, one event after another: JSON and XML on one line each;
+    /// CSV rows, with the header (and byte-order mark) only before the
+    /// `first` event's rows.
+    Stream {
+        /// This is the first event of the stream.
+        first: bool,
+    },
+    /// A file per event: XML indented with its declaration; CSV with its
+    /// header; JSON on one line.
+    File,
 }
 
 /// A param's or table's declared types, for reading TOML.
@@ -110,12 +125,6 @@ impl Program {
             }
         };
         let format_of = |id: ModuleId| workspace.module(id).map(|m| m.format.clone());
-        if let Some(record) = workspace.types.record(output)
-            && let Some(format) = format_of(record.module)
-            && format.format != crate::resolve::annotations::WireFormat::Json
-        {
-            return Err(ProgramError::Format(record.module_path.clone(), format.format.name()));
-        }
         let mir = mir::lower::lower(workspace, module)?;
         let mut params = Vec::new();
         let mut tables = Vec::new();
@@ -237,22 +246,34 @@ impl Program {
         Interpreter::new(&self.mir, params, tables)
     }
 
-    /// Maps one JSON event to one JSON payload appended to `out` (no
-    /// newline). On failure `out` is unchanged and every problem of the
+    /// The output's format (from the target schema's `format`).
+    pub fn output_format(&self) -> WireFormat {
+        self.output.format.format
+    }
+
+    /// Maps one JSON event to one payload appended to `out`, laid out for
+    /// `framing`. On failure `out` is unchanged and every problem of the
     /// record is returned: all input problems, else the mapping's failure,
     /// else all output problems.
-    pub fn run_json(
+    pub fn run_event(
         &self,
         interpreter: &Interpreter<'_>,
         input: &[u8],
         options: DecodeOptions,
+        framing: Framing,
         out: &mut Vec<u8>,
     ) -> Result<(), Vec<MappingError>> {
         let event = json_in::decode(&self.input, input, options)?;
         let result = interpreter
             .run(&self.mapping, vec![event])
             .map_err(|failure| vec![MappingError::from(failure)])?;
-        json_out::encode(&self.output, &result, out)
+        match (self.output.format.format, framing) {
+            (WireFormat::Json, _) => json_out::encode(&self.output, &result, out),
+            (WireFormat::Xml, Framing::Stream { .. }) => xml_out::encode(&self.output, &result, Layout::Line, out),
+            (WireFormat::Xml, Framing::File) => xml_out::encode(&self.output, &result, Layout::Indented, out),
+            (WireFormat::Csv, Framing::Stream { first }) => csv_out::encode(&self.output, &result, first, first, out),
+            (WireFormat::Csv, Framing::File) => csv_out::encode(&self.output, &result, true, true, out),
+        }
     }
 
     fn read_toml(&self, ty: &Ty, value: &toml::Value) -> Result<Value, String> {

@@ -13,7 +13,7 @@ mod common;
 
 use common::{Examples, examples};
 use mapwright_compiler::interp::value::Value;
-use mapwright_compiler::program::Program;
+use mapwright_compiler::program::{Framing, Program};
 use mapwright_compiler::resolve::Workspace;
 use mapwright_compiler::wire::json_in::DecodeOptions;
 use proptest::prelude::*;
@@ -160,7 +160,13 @@ fn running_mappings_never_panics() {
             let run = |out: &mut Vec<u8>| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     case.program
-                        .run_json(&interpreter, &input, DecodeOptions { strict }, out)
+                        .run_event(
+                            &interpreter,
+                            &input,
+                            DecodeOptions { strict },
+                            Framing::Stream { first: true },
+                            out,
+                        )
                         .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())
                 }))
                 .unwrap_or_else(|_| panic!("panic on input: {}", String::from_utf8_lossy(&input)))

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 
-use mapwright_compiler::program::Program;
+use mapwright_compiler::program::{Framing, Program};
 use mapwright_compiler::resolve::{EmbeddedStdlib, Workspace};
 use mapwright_compiler::wire::json_in::DecodeOptions;
 use proptest::prelude::*;
@@ -126,7 +126,13 @@ fn run(program: &Program, input: &str, strict: bool) -> Result<String, Vec<Strin
     let interpreter = program.interpreter(&HashMap::new(), HashMap::new()).unwrap();
     let mut out = Vec::new();
     program
-        .run_json(&interpreter, input.as_bytes(), DecodeOptions { strict }, &mut out)
+        .run_event(
+            &interpreter,
+            input.as_bytes(),
+            DecodeOptions { strict },
+            Framing::Stream { first: true },
+            &mut out,
+        )
         .map(|()| String::from_utf8(out).unwrap())
         .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }

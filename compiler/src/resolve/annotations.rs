@@ -74,6 +74,48 @@ pub struct FormatInfo {
     /// JSON: absent optional fields are written as `null` (`nulls "write"`)
     /// rather than left out (the default, `nulls "omit"`).
     pub write_nulls: bool,
+    /// XML: declared namespaces, `(prefix, uri)` in declaration order
+    /// (`default` for the default namespace).
+    pub namespaces: Vec<(String, String)>,
+    /// XML: the root record's name (`root Invoice`).
+    pub root: Option<String>,
+    /// XML: write `<?xml version="1.0" encoding="UTF-8"?>` (default true).
+    pub declaration: bool,
+    /// CSV settings (defaults when not CSV).
+    pub csv: CsvSettings,
+}
+
+/// The settings of a `format csv { … }` block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvSettings {
+    /// Field separator (default `,`).
+    pub delimiter: char,
+    /// Quote character (default `"`).
+    pub quote: char,
+    /// Write a header row (default true).
+    pub header: bool,
+    /// `windows-1252` instead of UTF-8.
+    pub windows_1252: bool,
+    /// Decimal separator (default `.`).
+    pub decimal_separator: char,
+    /// `\r\n` line ends (default `\n`).
+    pub crlf: bool,
+    /// Write a byte-order mark (UTF-8 only; default false).
+    pub bom: bool,
+}
+
+impl Default for CsvSettings {
+    fn default() -> Self {
+        CsvSettings {
+            delimiter: ',',
+            quote: '"',
+            header: true,
+            windows_1252: false,
+            decimal_separator: '.',
+            crlf: false,
+            bom: false,
+        }
+    }
 }
 
 impl Default for FormatInfo {
@@ -82,6 +124,10 @@ impl Default for FormatInfo {
             format: WireFormat::Json,
             prefixes: HashSet::new(),
             write_nulls: false,
+            namespaces: Vec::new(),
+            root: None,
+            declaration: true,
+            csv: CsvSettings::default(),
         }
     }
 }
@@ -109,8 +155,7 @@ pub fn check_format(file: FileId, decl: &FormatDecl, out: &mut Vec<Diagnostic>) 
     };
     let mut info = FormatInfo {
         format,
-        prefixes: HashSet::new(),
-        write_nulls: false,
+        ..FormatInfo::default()
     };
     let known = settings_of(format);
     for setting in &decl.settings {
@@ -130,20 +175,50 @@ pub fn check_format(file: FileId, decl: &FormatDecl, out: &mut Vec<Diagnostic>) 
             continue;
         }
         let value_ok = match (key, &setting.value, &setting.qualifier) {
-            ("ns", Literal::Str(_), Some(prefix)) => {
+            ("ns", Literal::Str(uri), Some(prefix)) => {
                 info.prefixes.insert(prefix.name.clone());
+                info.namespaces.push((prefix.name.clone(), uri.clone()));
                 true
             }
             ("ns", _, _) => false,
-            ("root", Literal::Word(_), None) => true,
-            ("declaration" | "header" | "bom", Literal::Bool(_), None) => true,
+            ("root", Literal::Word(name), None) => {
+                info.root = Some(name.clone());
+                true
+            }
+            ("declaration" | "header" | "bom", Literal::Bool(flag), None) => {
+                match key {
+                    "declaration" => info.declaration = *flag,
+                    "header" => info.csv.header = *flag,
+                    _ => info.csv.bom = *flag,
+                }
+                true
+            }
             ("nulls", Literal::Str(v), None) => {
                 info.write_nulls = v == "write";
                 matches!(v.as_str(), "omit" | "write")
             }
-            ("encoding", Literal::Str(v), None) => matches!(v.to_ascii_lowercase().as_str(), "utf-8" | "windows-1252"),
-            ("line_ending", Literal::Str(v), None) => matches!(v.as_str(), "lf" | "crlf"),
-            ("delimiter" | "quote" | "decimal_separator", Literal::Str(v), None) => v.chars().count() == 1,
+            ("encoding", Literal::Str(v), None) => {
+                info.csv.windows_1252 = v.eq_ignore_ascii_case("windows-1252");
+                matches!(v.to_ascii_lowercase().as_str(), "utf-8" | "windows-1252")
+            }
+            ("line_ending", Literal::Str(v), None) => {
+                info.csv.crlf = v == "crlf";
+                matches!(v.as_str(), "lf" | "crlf")
+            }
+            ("delimiter" | "quote" | "decimal_separator", Literal::Str(v), None) => {
+                let mut chars = v.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => {
+                        match key {
+                            "delimiter" => info.csv.delimiter = c,
+                            "quote" => info.csv.quote = c,
+                            _ => info.csv.decimal_separator = c,
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            }
             _ => false,
         };
         if !value_ok {

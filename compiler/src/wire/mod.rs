@@ -7,9 +7,11 @@
 //! path. Encoding writes bytes directly, in field order, with each field's
 //! wire form, so output is byte-exact and deterministic.
 
+pub mod csv_out;
 pub mod json_in;
 pub mod json_out;
 pub mod shape;
+pub mod xml_out;
 
 use std::fmt;
 
@@ -101,4 +103,63 @@ pub fn push_key(path: &mut String, key: &str) {
         path.push_str(&serde_json::Value::String(key.to_owned()).to_string());
         path.push(']');
     }
+}
+
+/// A scalar as text for XML and CSV: dates ISO 8601 (or `pattern`, or
+/// `@wire(yyyymmdd)`), date-times RFC 3339, decimals with exactly their
+/// scale and `separator`, enums by name; text checked against `String(n)`.
+pub fn scalar_text(
+    shape: &shape::Shape,
+    wire: shape::Wire,
+    value: &crate::interp::value::Value,
+    pattern: Option<&str>,
+    separator: char,
+) -> Result<String, String> {
+    use crate::helpers::{date, number, text};
+    use crate::interp::value::Value;
+    use shape::{Shape, Wire};
+    Ok(match (shape, value) {
+        (Shape::Optional(inner), value) => return scalar_text(inner, wire, value, pattern, separator),
+        (Shape::Text { max_len }, Value::Text(t)) => {
+            if let Some(max) = max_len {
+                text::check_length(t, *max).map_err(|e| e.to_string())?;
+            }
+            t.clone()
+        }
+        (Shape::Currency | Shape::Country, Value::Text(t)) => t.clone(),
+        (Shape::Enum(_), Value::Enum(_, name)) => name.clone(),
+        (Shape::Bool, Value::Bool(flag)) => flag.to_string(),
+        (Shape::Int, Value::Int(n)) => n.to_string(),
+        (Shape::Decimal { precision, scale }, Value::Decimal(_) | Value::Int(_)) => {
+            let decimal = match value {
+                Value::Int(n) => rust_decimal::Decimal::from(*n),
+                Value::Decimal(d) => *d,
+                _ => return Err("not a number".to_owned()),
+            };
+            let written = match scale {
+                Some(scale) => number::with_scale(decimal, *scale).map_err(|e| e.to_string())?,
+                None => decimal,
+            };
+            if let (Some(precision), Some(scale)) = (precision, scale) {
+                number::check_precision(written, *precision, *scale).map_err(|e| e.to_string())?;
+            }
+            let digits = written.to_string();
+            if separator == '.' {
+                digits
+            } else {
+                digits.replace('.', &separator.to_string())
+            }
+        }
+        (Shape::Date, Value::Date(d)) => match (pattern, wire) {
+            (Some(pattern), _) => date::format_date(*d, pattern).map_err(|e| e.to_string())?,
+            (None, Wire::Yyyymmdd) => format!("{:04}{:02}{:02}", d.year(), d.month(), d.day()),
+            _ => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        },
+        (Shape::DateTime, Value::DateTime(moment)) => match pattern {
+            Some(pattern) => date::format_datetime(*moment, pattern, None).map_err(|e| e.to_string())?,
+            None => moment.to_rfc3339(),
+        },
+        (_, Value::Absent) => return Err("the value is absent".to_owned()),
+        (_, other) => return Err(format!("cannot write {other} here: the field's type does not match")),
+    })
 }

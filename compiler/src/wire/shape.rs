@@ -99,6 +99,17 @@ pub enum Shape {
     Optional(Box<Shape>),
 }
 
+/// Where a field goes in an XML document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XmlRole {
+    /// A child element (the default).
+    Element,
+    /// An attribute of the record's element (`@xml(attr)`).
+    Attribute,
+    /// The text content of the record's element (`@xml(text)`).
+    Text,
+}
+
 /// One field of a record shape.
 #[derive(Clone, Debug)]
 pub struct FieldShape {
@@ -116,6 +127,16 @@ pub struct FieldShape {
     pub wire: Wire,
     /// When absent, written as `null` instead of left out.
     pub null_when_absent: bool,
+    /// XML: element, attribute or text.
+    pub xml_role: XmlRole,
+    /// XML: the qualified name (`cbc:ID`, `record`, `currencyID`).
+    pub xml_name: String,
+    /// XML: a value the field always has (`@xml(fixed = "…")`).
+    pub fixed: Option<String>,
+    /// CSV: the column's header (`@csv(column = "…")`, else the name).
+    pub csv_column: String,
+    /// CSV: the date pattern (`@csv(format = "dd.MM.yyyy")`).
+    pub csv_format: Option<String>,
 }
 
 /// A record's fields, in declaration order (extensions after), as the
@@ -124,6 +145,11 @@ pub struct FieldShape {
 pub struct RecordShape {
     /// The record's name, for messages.
     pub name: String,
+    /// XML: the element name when the record is the root (`@xml(name)`,
+    /// else its name).
+    pub xml_name: String,
+    /// XML: `xsi:type` written on its element (`@xml(xsi_type = "…")`).
+    pub xsi_type: Option<String>,
     /// Its fields.
     pub fields: Vec<FieldShape>,
     /// Field positions by JSON key.
@@ -150,6 +176,14 @@ pub struct Shapes {
     pub enums: Vec<EnumShape>,
     /// The root record's index.
     pub root: usize,
+    /// The format of the root record's schema (JSON, XML, CSV, and their
+    /// settings).
+    pub format: FormatInfo,
+    /// XML: every namespace the records use, `(prefix, uri)`, the default
+    /// namespace as prefix `""`, sorted; declared on the root element.
+    pub namespaces: Vec<(String, String)>,
+    /// XML: some record carries `xsi:type`.
+    pub uses_xsi: bool,
 }
 
 /// Why a record type has no JSON shape.
@@ -172,6 +206,10 @@ impl Shapes {
         root: RecordId,
         format_of: &dyn Fn(ModuleId) -> Option<FormatInfo>,
     ) -> Result<Shapes, ShapeError> {
+        let format = store
+            .record(root)
+            .and_then(|record| format_of(record.module))
+            .unwrap_or_default();
         let mut builder = Builder {
             store,
             format_of,
@@ -179,12 +217,17 @@ impl Shapes {
                 records: Vec::new(),
                 enums: Vec::new(),
                 root: 0,
+                format,
+                namespaces: Vec::new(),
+                uses_xsi: false,
             },
             record_index: HashMap::new(),
             enum_index: HashMap::new(),
         };
         let root = builder.record(root)?;
         builder.shapes.root = root;
+        builder.shapes.namespaces.sort();
+        builder.shapes.namespaces.dedup();
         Ok(builder.shapes)
     }
 
@@ -226,8 +269,33 @@ impl Builder<'_> {
         })?;
         let index = self.shapes.records.len();
         self.record_index.insert(id, index);
+        let record_xml = def.annotations.iter().find(|a| a.name.name == "xml");
+        let xsi_type = record_xml
+            .and_then(|a| word_arg(a, Some("xsi_type")))
+            .map(str::to_owned);
+        if xsi_type.is_some() {
+            self.shapes.uses_xsi = true;
+        }
+        let module_format = (self.format_of)(def.module).unwrap_or_default();
+        if module_format.format == crate::resolve::annotations::WireFormat::Xml {
+            // The root's default namespace is declared on the root element;
+            // a record of another module may not bring a different one.
+            let default = module_format.namespaces.iter().find(|(p, _)| p == "default");
+            if let Some((_, uri)) = default {
+                self.namespace("", uri).map_err(|reason| ShapeError {
+                    record: def.name.clone(),
+                    field: String::new(),
+                    reason,
+                })?;
+            }
+        }
         self.shapes.records.push(RecordShape {
             name: def.name.clone(),
+            xml_name: record_xml
+                .and_then(|a| word_arg(a, Some("name")))
+                .unwrap_or(&def.name)
+                .to_owned(),
+            xsi_type,
             fields: Vec::new(),
             by_key: HashMap::new(),
         });
@@ -243,7 +311,7 @@ impl Builder<'_> {
                 .as_ref()
                 .ok_or_else(|| fail("its type did not resolve".to_owned()))?;
             let shape = self.shape(ty.strip_optional()).map_err(fail)?;
-            let write_nulls = (self.format_of)(field.extension.unwrap_or(def.module)).is_some_and(|f| f.write_nulls);
+            let field_format = (self.format_of)(field.extension.unwrap_or(def.module)).unwrap_or_default();
             let mut out = FieldShape {
                 name: field.name.clone(),
                 key: field.name.clone(),
@@ -251,7 +319,12 @@ impl Builder<'_> {
                 optional: ty.is_optional(),
                 required: field.required,
                 wire: Wire::Natural,
-                null_when_absent: write_nulls,
+                null_when_absent: field_format.write_nulls,
+                xml_role: XmlRole::Element,
+                xml_name: field.name.clone(),
+                fixed: None,
+                csv_column: field.name.clone(),
+                csv_format: None,
             };
             for annotation in &field.annotations {
                 match annotation.name.name.as_str() {
@@ -274,6 +347,13 @@ impl Builder<'_> {
                             out.null_when_absent = absent == "null";
                         }
                     }
+                    "xml" => self.xml_field(annotation, &field_format, &mut out).map_err(fail)?,
+                    "csv" => {
+                        if let Some(column) = word_arg(annotation, Some("column")) {
+                            column.clone_into(&mut out.csv_column);
+                        }
+                        out.csv_format = word_arg(annotation, Some("format")).map(str::to_owned);
+                    }
                     _ => {}
                 }
             }
@@ -285,6 +365,59 @@ impl Builder<'_> {
             record.by_key = by_key;
         }
         Ok(index)
+    }
+
+    /// Records a namespace the document uses; one prefix, one URI.
+    fn namespace(&mut self, prefix: &str, uri: &str) -> Result<(), String> {
+        match self.shapes.namespaces.iter().find(|(p, _)| p == prefix) {
+            Some((_, known)) if known != uri => Err(format!(
+                "the namespace prefix `{}` means both {known} and {uri}",
+                if prefix.is_empty() { "default" } else { prefix }
+            )),
+            Some(_) => Ok(()),
+            None => {
+                self.shapes.namespaces.push((prefix.to_owned(), uri.to_owned()));
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads `@xml(…)`: role flags, `name`, a namespace prefix (bare or
+    /// `ns = p`), `fixed`.
+    fn xml_field(&mut self, annotation: &Annotation, format: &FormatInfo, out: &mut FieldShape) -> Result<(), String> {
+        let mut prefix = None;
+        for arg in &annotation.args {
+            match (arg.key.as_ref().map(|k| k.name.as_str()), &arg.value) {
+                (None, Literal::Word(word)) => match word.as_str() {
+                    "attr" => out.xml_role = XmlRole::Attribute,
+                    "text" => out.xml_role = XmlRole::Text,
+                    "elem" => out.xml_role = XmlRole::Element,
+                    other => prefix = Some(other.to_owned()),
+                },
+                (Some("ns"), Literal::Word(word) | Literal::Str(word)) => prefix = Some(word.clone()),
+                (Some("name"), Literal::Str(name) | Literal::Word(name)) => name.clone_into(&mut out.xml_name),
+                (Some("fixed"), Literal::Str(value)) => out.fixed = Some(value.clone()),
+                _ => {}
+            }
+        }
+        let local = out.xml_name.clone();
+        match prefix {
+            Some(prefix) => {
+                let uri = format
+                    .namespaces
+                    .iter()
+                    .find(|(p, _)| *p == prefix)
+                    .map(|(_, uri)| uri.clone())
+                    .ok_or_else(|| format!("the namespace prefix `{prefix}` is not declared"))?;
+                if out.xml_role == XmlRole::Text {
+                    return Err("text content has no namespace".to_owned());
+                }
+                self.namespace(&prefix, &uri)?;
+                out.xml_name = format!("{prefix}:{local}");
+            }
+            None => out.xml_name = local,
+        }
+        Ok(())
     }
 
     fn shape(&mut self, ty: &Ty) -> Result<Shape, String> {

@@ -1,17 +1,21 @@
 //! `mapc test`: run the golden cases that live beside each mapping.
 //!
 //! Layout: `X.map` + `X.tests/<case>/{input.json, params.toml?,
-//! tables.toml?, case.toml?, expected.json | expected-error.txt}`.
+//! tables.toml?, case.toml?, expected.json | expected.xml | expected.csv |
+//! expected-error.txt}`.
 //! `params.toml` and `tables.toml` directly in `X.tests/` apply to every
 //! case that has none of its own. `case.toml` may say `mapping = "name"`
 //! (for a file with several mappings) and `strict = true` (reject unknown
 //! input fields). `expected.json` is compared by structure, numbers as
-//! written; `expected-error.txt` holds the record's errors, one per line,
+//! written; `expected.xml` and `expected.csv` byte for byte (the XML
+//! indented, the CSV as the file would be written, encoding included), with
+//! a line diff; `expected-error.txt` holds the record's errors, one per line,
 //! as `mapc run` prints them without the line number.
 
 use crate::ColorWhen;
 use crate::prepare;
-use mapwright_compiler::program::Program;
+use mapwright_compiler::program::{Framing, Program};
+use mapwright_compiler::resolve::annotations::WireFormat;
 use mapwright_compiler::wire::json_in::DecodeOptions;
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
@@ -179,26 +183,38 @@ fn run_case(
     let tables = prepare::tables(program, first_existing(case, suite, "tables.toml").as_deref()).map_err(|u| u.0)?;
     let interpreter = program.interpreter(&params, tables).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
-    let outcome = program.run_json(
+    let outcome = program.run_event(
         &interpreter,
         &input,
         DecodeOptions {
             strict: case_file.strict,
         },
+        Framing::File,
         &mut out,
     );
-    let expected_json = case.join("expected.json");
+    let format = program.output_format();
+    let expected_name = match format {
+        WireFormat::Json => "expected.json",
+        WireFormat::Xml => "expected.xml",
+        WireFormat::Csv => "expected.csv",
+    };
+    let expected_output = case.join(expected_name);
     let expected_error = case.join("expected-error.txt");
     match outcome {
         Ok(()) => {
-            let actual: Json =
-                serde_json::from_slice(&out).map_err(|e| format!("internal error: the output is not JSON: {e}"))?;
             if bless {
-                let mut pretty = serde_json::to_string_pretty(&actual).map_err(|e| e.to_string())?;
-                pretty.push('\n');
-                std::fs::write(&expected_json, pretty).map_err(|e| format!("expected.json: {e}"))?;
+                let written = if format == WireFormat::Json {
+                    let actual: Json = serde_json::from_slice(&out)
+                        .map_err(|e| format!("internal error: the output is not JSON: {e}"))?;
+                    let mut pretty = serde_json::to_string_pretty(&actual).map_err(|e| e.to_string())?;
+                    pretty.push('\n');
+                    pretty.into_bytes()
+                } else {
+                    out.clone()
+                };
+                std::fs::write(&expected_output, written).map_err(|e| format!("{expected_name}: {e}"))?;
                 let _ = std::fs::remove_file(&expected_error);
-                return Ok(Verdict::Blessed("expected.json"));
+                return Ok(Verdict::Blessed(expected_name));
             }
             if expected_error.is_file() {
                 let wanted = std::fs::read_to_string(&expected_error).unwrap_or_default();
@@ -208,10 +224,23 @@ fn run_case(
                     indent(&String::from_utf8_lossy(&out))
                 ));
             }
-            let text = std::fs::read_to_string(&expected_json).map_err(|_| {
-                "no expected.json or expected-error.txt: run `mapc test --bless` to write one".to_owned()
+            let wanted = std::fs::read(&expected_output).map_err(|_| {
+                format!("no {expected_name} or expected-error.txt: run `mapc test --bless` to write one")
             })?;
-            let wanted: Json = serde_json::from_str(&text).map_err(|e| format!("expected.json: {e}"))?;
+            if format != WireFormat::Json {
+                // XML and CSV are compared byte for byte; the diff is by line.
+                return if wanted == out {
+                    Ok(Verdict::Pass)
+                } else {
+                    Err(format!(
+                        "the output differs from {expected_name}:\n{}",
+                        line_diff(&wanted, &out)
+                    ))
+                };
+            }
+            let actual: Json =
+                serde_json::from_slice(&out).map_err(|e| format!("internal error: the output is not JSON: {e}"))?;
+            let wanted: Json = serde_json::from_slice(&wanted).map_err(|e| format!("expected.json: {e}"))?;
             let mut differences = Vec::new();
             diff(&wanted, &actual, &mut String::from("$"), &mut differences);
             if differences.is_empty() {
@@ -231,10 +260,10 @@ fn run_case(
             }
             if bless {
                 std::fs::write(&expected_error, &actual).map_err(|e| format!("expected-error.txt: {e}"))?;
-                let _ = std::fs::remove_file(&expected_json);
+                let _ = std::fs::remove_file(&expected_output);
                 return Ok(Verdict::Blessed("expected-error.txt"));
             }
-            if expected_json.is_file() {
+            if expected_output.is_file() {
                 return Err(format!(
                     "expected output, but the record failed:\n{}",
                     indent(actual.trim_end())
@@ -269,6 +298,18 @@ fn run_case(
             }
         }
     }
+}
+
+/// A unified diff by line (`-` expected, `+` actual), with a little
+/// context; line ends shown so CRLF and LF differences are visible.
+fn line_diff(wanted: &[u8], actual: &[u8]) -> String {
+    let wanted = String::from_utf8_lossy(wanted).replace('\r', "␍");
+    let actual = String::from_utf8_lossy(actual).replace('\r', "␍");
+    similar::TextDiff::from_lines(&wanted, &actual)
+        .unified_diff()
+        .context_radius(2)
+        .header("expected", "actual")
+        .to_string()
 }
 
 fn indent(text: &str) -> String {

@@ -8,6 +8,8 @@
 use crate::ColorWhen;
 use crate::prepare;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mapwright_compiler::program::Framing;
+use mapwright_compiler::resolve::annotations::WireFormat;
 use mapwright_compiler::wire::MappingError;
 use mapwright_compiler::wire::json_in::DecodeOptions;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
@@ -158,9 +160,19 @@ pub fn run(args: &RunArgs) -> ExitCode {
             continue;
         }
         out.clear();
-        match program.run_json(&interpreter, record, options, &mut out) {
+        match program.run_event(
+            &interpreter,
+            record,
+            options,
+            Framing::Stream { first: ok == 0 },
+            &mut out,
+        ) {
             Ok(()) => {
-                out.push(b'\n');
+                // JSON and XML: one document per line; CSV rows end their
+                // own lines.
+                if program.output_format() != WireFormat::Csv {
+                    out.push(b'\n');
+                }
                 if let Err(error) = writer.write_all(&out) {
                     progress.finish_and_clear();
                     eprintln!("error: writing the output: {error}");

@@ -1,0 +1,330 @@
+//! Schema-directed XML encoding (UBL, NetSuite SuiteTalk, other SOAP and
+//! XML targets).
+//!
+//! The root record becomes the root element, named by the schema's `root`
+//! (or `@xml(name = "…")`), with every namespace the document uses declared
+//! on it (the default namespace of the root's schema, each prefix used by
+//! an `@xml(prefix)` field, and `xsi` when a record carries
+//! `@xml(xsi_type = "…")`). Fields are written in declaration order, which
+//! is the XSD sequence: a record field is a child element, a list repeats
+//! its element, `@xml(attr)` fields are attributes and the `@xml(text)`
+//! field is the element's text. Text is escaped with quick-xml (and line
+//! breaks and tabs in attributes as character references, so they survive
+//! attribute normalisation). Characters XML 1.0 cannot carry are a
+//! [`MappingError`] with the field's path, never a malformed document.
+
+use super::MappingError;
+use super::shape::{FieldShape, Shape, Shapes, XmlRole};
+use crate::interp::value::Value;
+
+/// The XML Schema instance namespace, for `xsi:type`.
+const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// How the document is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One line, no declaration: one document per line on a stream.
+    Line,
+    /// Indented by two spaces, with the XML declaration (unless the schema
+    /// says `declaration false`): for files and golden cases.
+    Indented,
+}
+
+/// Writes the root record `value` of `shapes` as an XML document to `out`;
+/// on failure `out` is left as it was and every problem is returned.
+pub fn encode(shapes: &Shapes, value: &Value, layout: Layout, out: &mut Vec<u8>) -> Result<(), Vec<MappingError>> {
+    let start = out.len();
+    let mut encoder = Encoder {
+        shapes,
+        out,
+        errors: Vec::new(),
+        path: Vec::new(),
+        layout,
+    };
+    if layout == Layout::Indented && shapes.format.declaration {
+        encoder
+            .out
+            .extend_from_slice(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    }
+    let root = shapes.records.get(shapes.root);
+    match root {
+        Some(record) => {
+            let name = record.xml_name.clone();
+            encoder.element(&name, shapes.root, value, 0, true);
+        }
+        None => encoder.error("unknown root record"),
+    }
+    if layout == Layout::Indented {
+        encoder.out.push(b'\n');
+    }
+    if encoder.errors.is_empty() {
+        Ok(())
+    } else {
+        let errors = encoder.errors;
+        out.truncate(start);
+        Err(errors)
+    }
+}
+
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+struct Encoder<'a> {
+    shapes: &'a Shapes,
+    out: &'a mut Vec<u8>,
+    errors: Vec<MappingError>,
+    path: Vec<Step<'a>>,
+    layout: Layout,
+}
+
+/// Whether XML 1.0 can carry `c` (its `Char` production).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+impl<'a> Encoder<'a> {
+    fn error(&mut self, message: impl Into<String>) {
+        let mut path = String::from("$");
+        for step in &self.path {
+            match step {
+                Step::Key(key) => super::push_key(&mut path, key),
+                Step::Index(index) => {
+                    path.push('[');
+                    path.push_str(&index.to_string());
+                    path.push(']');
+                }
+            }
+        }
+        self.errors.push(MappingError::output(path, message));
+    }
+
+    fn indent(&mut self, depth: usize) {
+        if self.layout == Layout::Indented {
+            if depth > 0 || !self.out.is_empty() && self.out.last() != Some(&b'\n') {
+                self.out.push(b'\n');
+            }
+            for _ in 0..depth {
+                self.out.extend_from_slice(b"  ");
+            }
+        }
+    }
+
+    /// Checks that XML can carry `text`.
+    fn carriable(&mut self, text: &str) -> bool {
+        match text.chars().find(|c| !xml_char(*c)) {
+            Some(bad) => {
+                let at = text.chars().take_while(|c| *c != bad).count();
+                self.error(format!(
+                    "the text holds U+{:04X} at character {at}, which XML 1.0 cannot carry",
+                    u32::from(bad)
+                ));
+                false
+            }
+            None => true,
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        if self.carriable(text) {
+            let escaped = quick_xml::escape::partial_escape(text);
+            self.out.extend_from_slice(escaped.replace('\r', "&#13;").as_bytes());
+        }
+    }
+
+    fn attribute(&mut self, name: &str, value: &str) {
+        if self.carriable(value) {
+            let escaped = quick_xml::escape::escape(value)
+                .replace('\t', "&#9;")
+                .replace('\n', "&#10;")
+                .replace('\r', "&#13;");
+            self.out.push(b' ');
+            self.out.extend_from_slice(name.as_bytes());
+            self.out.extend_from_slice(b"=\"");
+            self.out.extend_from_slice(escaped.as_bytes());
+            self.out.push(b'"');
+        }
+    }
+
+    /// Writes record `index` as element `name`.
+    fn element(&mut self, name: &str, index: usize, value: &Value, depth: usize, root: bool) {
+        let shapes = self.shapes;
+        let Some(record) = shapes.records.get(index) else {
+            self.error("unknown record shape");
+            return;
+        };
+        let Value::Record(slots) = value else {
+            self.error(format!("expected a {} record, found {value}", record.name));
+            return;
+        };
+        self.indent(depth);
+        self.out.push(b'<');
+        self.out.extend_from_slice(name.as_bytes());
+        if root {
+            for (prefix, uri) in &shapes.namespaces {
+                let attribute = if prefix.is_empty() {
+                    "xmlns".to_owned()
+                } else {
+                    format!("xmlns:{prefix}")
+                };
+                self.attribute(&attribute, uri);
+            }
+            if shapes.uses_xsi {
+                self.attribute("xmlns:xsi", XSI);
+            }
+        }
+        if let Some(xsi_type) = &record.xsi_type {
+            self.attribute("xsi:type", xsi_type);
+        }
+        // Attributes first, then text or child elements.
+        let mut text = None;
+        let mut children = false;
+        for (field, slot) in record.fields.iter().zip(slots) {
+            match field.xml_role {
+                XmlRole::Attribute => {
+                    self.path.push(Step::Key(&field.name));
+                    let written = self.scalar_of(field, slot);
+                    if let Some(written) = written {
+                        self.attribute(&field.xml_name, &written);
+                    }
+                    self.path.pop();
+                }
+                XmlRole::Text => text = Some((field, slot)),
+                XmlRole::Element => children |= slot.is_present() || field.fixed.is_some(),
+            }
+        }
+        if text.is_none() && !children {
+            // Still report required children that are missing.
+            self.missing_children(record.fields.as_slice(), slots);
+            self.out.extend_from_slice(b"/>");
+            return;
+        }
+        self.out.push(b'>');
+        if let Some((field, slot)) = text {
+            self.path.push(Step::Key(&field.name));
+            if let Some(written) = self.scalar_of(field, slot) {
+                self.text(&written);
+            }
+            self.path.pop();
+        }
+        let mut nested = false;
+        for (field, slot) in record.fields.iter().zip(slots) {
+            if field.xml_role != XmlRole::Element {
+                continue;
+            }
+            self.path.push(Step::Key(&field.name));
+            nested |= self.child(field, slot, depth + 1);
+            self.path.pop();
+        }
+        if nested {
+            self.indent(depth);
+        }
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b'>');
+    }
+
+    fn missing_children(&mut self, fields: &'a [FieldShape], slots: &[Value]) {
+        for (field, slot) in fields.iter().zip(slots) {
+            if field.xml_role == XmlRole::Element && field.required && !slot.is_present() && field.fixed.is_none() {
+                self.path.push(Step::Key(&field.name));
+                self.error(format!("the required element `{}` has no value", field.xml_name));
+                self.path.pop();
+            }
+        }
+    }
+
+    /// Writes one element field (a list repeats it); says whether it wrote
+    /// anything.
+    fn child(&mut self, field: &'a FieldShape, value: &Value, depth: usize) -> bool {
+        match (&field.shape, value) {
+            (_, Value::Absent) => match &field.fixed {
+                Some(fixed) => {
+                    let fixed = fixed.clone();
+                    self.simple_element(&field.xml_name, &fixed, depth);
+                    true
+                }
+                None => {
+                    if field.required {
+                        self.error(format!("the required element `{}` has no value", field.xml_name));
+                    }
+                    false
+                }
+            },
+            (Shape::List(element), Value::List(items)) => {
+                if field.required && items.is_empty() {
+                    self.error(format!(
+                        "`{}` needs at least one element, and the list is empty",
+                        field.xml_name
+                    ));
+                }
+                for (index, item) in items.iter().enumerate() {
+                    self.path.push(Step::Index(index));
+                    self.one(field, element, item, depth);
+                    self.path.pop();
+                }
+                !items.is_empty()
+            }
+            (shape, value) => {
+                self.one(field, shape, value, depth);
+                true
+            }
+        }
+    }
+
+    fn one(&mut self, field: &FieldShape, shape: &Shape, value: &Value, depth: usize) {
+        match (shape, value) {
+            (Shape::Optional(_), Value::Absent) => {}
+            (Shape::Optional(inner), value) => self.one(field, inner, value, depth),
+            (Shape::Record(index), value) => self.element(&field.xml_name, *index, value, depth, false),
+            (shape, value) => {
+                if let Some(written) = self.scalar(field, shape, value) {
+                    self.simple_element(&field.xml_name, &written, depth);
+                }
+            }
+        }
+    }
+
+    fn simple_element(&mut self, name: &str, text: &str, depth: usize) {
+        self.indent(depth);
+        self.out.push(b'<');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b'>');
+        self.text(text);
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b'>');
+    }
+
+    /// The text of an attribute or text field (absent: its fixed value, or
+    /// nothing).
+    fn scalar_of(&mut self, field: &FieldShape, value: &Value) -> Option<String> {
+        if !value.is_present() {
+            if field.required && field.fixed.is_none() {
+                self.error(format!("the required `{}` has no value", field.xml_name));
+            }
+            return field.fixed.clone();
+        }
+        let written = self.scalar(field, &field.shape, value)?;
+        if let Some(fixed) = &field.fixed
+            && *fixed != written
+        {
+            self.error(format!(
+                "the value must be {fixed:?} (fixed by the schema), not {written:?}"
+            ));
+            return None;
+        }
+        Some(written)
+    }
+
+    fn scalar(&mut self, field: &FieldShape, shape: &Shape, value: &Value) -> Option<String> {
+        match super::scalar_text(shape, field.wire, value, None, '.') {
+            Ok(text) => Some(text),
+            Err(message) => {
+                self.error(message);
+                None
+            }
+        }
+    }
+}
