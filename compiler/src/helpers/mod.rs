@@ -58,6 +58,14 @@ pub enum HelperError {
         /// The limit.
         max: u32,
     },
+    /// Text holds a character XML 1.0 cannot carry.
+    #[error("the text holds U+{code:04X} at character {at}, which XML 1.0 cannot carry")]
+    NotXml {
+        /// The character's code point.
+        code: u32,
+        /// Its position, in characters.
+        at: usize,
+    },
     /// Text that should be a number is not one.
     #[error("{text:?} is not a number: {reason}")]
     NotANumber {

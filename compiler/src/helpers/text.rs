@@ -123,6 +123,19 @@ pub fn join<S: AsRef<str>>(texts: &[S], separator: &str) -> String {
     out
 }
 
+/// Checks that XML 1.0 can carry `text` (its `Char` production: no C0
+/// controls but tab, line feed and carriage return; no U+FFFE or U+FFFF).
+pub fn check_xml_chars(text: &str) -> Result<()> {
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}');
+    match text.char_indices().find(|(_, c)| !allowed(*c)) {
+        Some((byte, c)) => Err(HelperError::NotXml {
+            code: u32::from(c),
+            at: text[..byte].chars().count(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Checks `String(max)`.
 pub fn check_length(text: &str, max: u32) -> Result<()> {
     let length = length(text);

@@ -875,6 +875,12 @@ impl KeyText {
 pub fn check_value(check: Check, value: &Value) -> Result<()> {
     match (check, value) {
         (Check::Length(max), Value::Text(text)) => text::check_length(text, max)?,
+        (Check::XmlText { max }, Value::Text(value)) => {
+            text::check_xml_chars(value)?;
+            if let Some(max) = max {
+                text::check_length(value, max)?;
+            }
+        }
         (Check::Decimal { precision, scale }, Value::Decimal(_) | Value::Int(_)) => {
             let decimal = dec(value)?;
             number::with_scale(decimal, scale)?;

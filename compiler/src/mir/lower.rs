@@ -261,7 +261,7 @@ impl<'a, L: ModuleLoader> Lowerer<'a, L> {
                         check: if matches!(value, Expr::Const(_)) {
                             None
                         } else {
-                            ty.as_ref().and_then(Check::for_type)
+                            ty.as_ref().and_then(|ty| Check::for_type(ty, self.is_xml(record)))
                         },
                         value,
                     });
@@ -339,6 +339,15 @@ impl<'a, L: ModuleLoader> Lowerer<'a, L> {
             then: then_stmts,
             otherwise: else_stmts,
         })
+    }
+
+    /// Whether `record` is written to an XML document (its schema's format).
+    fn is_xml(&self, record: RecordId) -> bool {
+        self.workspace
+            .types
+            .record(record)
+            .and_then(|r| self.workspace.module(r.module))
+            .is_some_and(|m| m.format.format == crate::resolve::annotations::WireFormat::Xml)
     }
 
     fn slot(&self, record: RecordId, field: &ast::Ident) -> Result<(u32, Option<Ty>)> {

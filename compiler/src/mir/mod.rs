@@ -124,6 +124,12 @@ pub struct FieldRef {
 pub enum Check {
     /// `String(n)`: at most `n` Unicode scalar values.
     Length(u32),
+    /// Text bound for an XML document: only characters XML 1.0 can carry,
+    /// and at most `max` of them when the field is `String(n)`.
+    XmlText {
+        /// The `String(n)` limit.
+        max: Option<u32>,
+    },
     /// `Decimal(s)` or `Decimal(p, s)`: at most `scale` places (trailing
     /// zeros aside) and at most `precision - scale` digits before the point.
     Decimal {
@@ -135,9 +141,11 @@ pub enum Check {
 }
 
 impl Check {
-    /// The check a field of type `ty` needs, if any (looking through `?`).
-    pub fn for_type(ty: &crate::types::Ty) -> Option<Check> {
+    /// The check a field of type `ty` needs, if any (looking through `?`);
+    /// `xml` when the field is written to an XML document.
+    pub fn for_type(ty: &crate::types::Ty, xml: bool) -> Option<Check> {
         match ty.strip_optional() {
+            crate::types::Ty::String { max_len } if xml => Some(Check::XmlText { max: *max_len }),
             crate::types::Ty::String { max_len: Some(n) } => Some(Check::Length(*n)),
             crate::types::Ty::Decimal {
                 precision,
@@ -155,6 +163,8 @@ impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Check::Length(n) => write!(f, "len<={n}"),
+            Check::XmlText { max: Some(n) } => write!(f, "xml len<={n}"),
+            Check::XmlText { max: None } => f.write_str("xml"),
             Check::Decimal {
                 precision: Some(p),
                 scale,

@@ -79,11 +79,6 @@ struct Encoder<'a> {
     layout: Layout,
 }
 
-/// Whether XML 1.0 can carry `c` (its `Char` production).
-fn xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
-}
-
 impl<'a> Encoder<'a> {
     fn error(&mut self, message: impl Into<String>) {
         let mut path = String::from("$");
@@ -113,16 +108,12 @@ impl<'a> Encoder<'a> {
 
     /// Checks that XML can carry `text`.
     fn carriable(&mut self, text: &str) -> bool {
-        match text.chars().find(|c| !xml_char(*c)) {
-            Some(bad) => {
-                let at = text.chars().take_while(|c| *c != bad).count();
-                self.error(format!(
-                    "the text holds U+{:04X} at character {at}, which XML 1.0 cannot carry",
-                    u32::from(bad)
-                ));
+        match crate::helpers::text::check_xml_chars(text) {
+            Ok(()) => true,
+            Err(error) => {
+                self.error(error.to_string());
                 false
             }
-            None => true,
         }
     }
 
