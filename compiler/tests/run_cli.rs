@@ -314,3 +314,82 @@ fn test_without_cases_is_a_usage_error() {
     assert!(text(&output.stderr).contains("no golden cases found"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_procurement_scenario_runs_for_three_tenants() {
+    let out = std::env::temp_dir().join(format!("mapc-procurement-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = Command::new("bash")
+        .arg(examples().join("procurement/run.sh"))
+        .arg(&out)
+        .env("MAPC", env!("CARGO_BIN_EXE_mapc"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let sap: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("acme_sap/req_9931.json")).unwrap()).unwrap();
+    assert_eq!(sap["Supplier"], "17300002");
+    assert_eq!(sap["to_PurchaseOrderItem"]["results"][1]["PurchaseOrderItem"], "20");
+    let soap = std::fs::read_to_string(out.join("globex_netsuite/req_9931.xml")).unwrap();
+    assert!(soap.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soapenv:Envelope"));
+    assert!(soap.contains("<record xsi:type=\"tranPurch:PurchaseOrder\" externalId=\"req_9931\">"));
+    // Well-formed: quick-xml reads it to the end.
+    let mut reader = quick_xml::Reader::from_str(&soap);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(error) => panic!("not well-formed: {error}"),
+        }
+    }
+    let csv = std::fs::read(out.join("initech_legacy/PO_PR-2025-0311.csv")).unwrap();
+    assert!(csv.starts_with(b"PO_NUMBER;PO_LINE;ORDER_DATE;"));
+    assert!(csv.windows(2).any(|w| w == b"\r\n"));
+    assert!(csv.windows(12).any(|w| w == b";01.04.2025;"), "{}", text(&csv));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn csv_on_a_stream_has_one_header_and_file_names_must_be_unique() {
+    let dir = examples();
+    let input = std::fs::read(dir.join("procurement/requisitions.jsonl")).unwrap();
+    let args = [
+        "run",
+        "requisition_to_csv/requisition_to_csv.map",
+        "--tables",
+        "procurement/tenants/initech_legacy/tables.toml",
+    ];
+    let output = mapc(&args, &dir, Some(&input));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.matches("PO_NUMBER;").count(), 1, "{stdout}");
+    assert_eq!(stdout.lines().count(), 1 + 2 + 1, "{stdout}");
+
+    let out = std::env::temp_dir().join(format!("mapc-names-{}", std::process::id()));
+    let out_text = out.to_string_lossy().into_owned();
+    let mut args = args.to_vec();
+    args.extend(["--output-dir", &out_text, "--name-template", "{event.currency}.csv"]);
+    let output = mapc(&args, &dir, Some(&input));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("line 2: → $: the file name \"EUR.csv\" was already used by line 1"),
+        "{}",
+        text(&output.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn soap_envelopes_are_for_xml_targets_only() {
+    let mut args = SAP.to_vec();
+    args.extend(["--soap-envelope", "1.2"]);
+    let output = mapc(&args, &examples(), Some(b""));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("--soap-envelope applies to XML targets only"));
+}

@@ -97,6 +97,18 @@ enum Command {
         /// and skipped.
         #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
         max_record_bytes: usize,
+        /// Write one file per event into this folder (XML indented with its
+        /// declaration, CSV with its header) instead of one line each.
+        #[arg(long, value_name = "DIR", conflicts_with = "output")]
+        output_dir: Option<PathBuf>,
+        /// File names in --output-dir: `{event.PATH}` is a field of the
+        /// event, `{line}` the input line; default `{event.id}.EXT`.
+        #[arg(long, value_name = "TEMPLATE", requires = "output_dir")]
+        name_template: Option<String>,
+        /// Wrap each XML message in a SOAP envelope (1.1 or 1.2), to see
+        /// what a SOAP endpoint receives; the runtime adds the headers.
+        #[arg(long, value_name = "VERSION", value_parser = ["1.1", "1.2"])]
+        soap_envelope: Option<String>,
     },
     /// Run the golden cases beside each mapping (`X.map` + `X.tests/<case>/`).
     Test {
@@ -155,6 +167,9 @@ fn run(cli: Cli) -> ExitCode {
             errors_json,
             strict,
             max_record_bytes,
+            output_dir,
+            name_template,
+            soap_envelope,
         } => run::run(&run::RunArgs {
             file,
             mapping,
@@ -165,6 +180,9 @@ fn run(cli: Cli) -> ExitCode {
             errors_json,
             strict,
             max_record_bytes,
+            output_dir,
+            name_template,
+            soap_envelope,
             stdlib: cli.stdlib,
             color: cli.color,
         }),

@@ -12,6 +12,7 @@ use mapwright_compiler::program::Framing;
 use mapwright_compiler::resolve::annotations::WireFormat;
 use mapwright_compiler::wire::MappingError;
 use mapwright_compiler::wire::json_in::DecodeOptions;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +37,12 @@ pub struct RunArgs {
     pub strict: bool,
     /// The largest record (line) accepted, in bytes.
     pub max_record_bytes: usize,
+    /// One file per event in this folder.
+    pub output_dir: Option<PathBuf>,
+    /// File names in `output_dir`.
+    pub name_template: Option<String>,
+    /// Wrap XML in a SOAP 1.1 or 1.2 envelope.
+    pub soap_envelope: Option<String>,
     /// Alternative standard library folder.
     pub stdlib: Option<PathBuf>,
     /// Colours.
@@ -103,6 +110,25 @@ pub fn run(args: &RunArgs) -> ExitCode {
         ProgressBar::hidden()
     };
 
+    let format = program.output_format();
+    if args.soap_envelope.is_some() && format != WireFormat::Xml {
+        return prepare::Unprepared("--soap-envelope applies to XML targets only".to_owned()).exit();
+    }
+    let extension = match format {
+        WireFormat::Json => "json",
+        WireFormat::Xml => "xml",
+        WireFormat::Csv => "csv",
+    };
+    let template = args
+        .name_template
+        .clone()
+        .unwrap_or_else(|| format!("{{event.id}}.{extension}"));
+    if let Some(dir) = &args.output_dir
+        && let Err(error) = std::fs::create_dir_all(dir)
+    {
+        return prepare::Unprepared(format!("cannot create {}: {error}", dir.display())).exit();
+    }
+    let mut written_names: HashMap<String, usize> = HashMap::new();
     let options = DecodeOptions { strict: args.strict };
     let mut line = Vec::new();
     let mut out = Vec::new();
@@ -160,20 +186,47 @@ pub fn run(args: &RunArgs) -> ExitCode {
             continue;
         }
         out.clear();
-        match program.run_event(
-            &interpreter,
-            record,
-            options,
-            Framing::Stream { first: ok == 0 },
-            &mut out,
-        ) {
-            Ok(()) => {
-                // JSON and XML: one document per line; CSV rows end their
-                // own lines.
-                if program.output_format() != WireFormat::Csv {
-                    out.push(b'\n');
+        let framing = if args.output_dir.is_some() {
+            Framing::File
+        } else {
+            Framing::Stream { first: ok == 0 }
+        };
+        let mapped = program
+            .run_event(&interpreter, record, options, framing, &mut out)
+            .map(|()| match &args.soap_envelope {
+                Some(version) => envelope(&out, version),
+                None => std::mem::take(&mut out),
+            })
+            .and_then(|payload| match &args.output_dir {
+                Some(dir) => {
+                    let name = file_name(&template, record, number)?;
+                    if let Some(first) = written_names.get(&name) {
+                        return Err(vec![MappingError::output(
+                            "$",
+                            format!(
+                                "the file name {name:?} was already used by line {first}; make --name-template unique"
+                            ),
+                        )]);
+                    }
+                    std::fs::write(dir.join(&name), &payload).map_err(|error| {
+                        vec![MappingError::output(
+                            "$",
+                            format!("cannot write {}: {error}", dir.join(&name).display()),
+                        )]
+                    })?;
+                    written_names.insert(name, number);
+                    Ok(Vec::new())
                 }
-                if let Err(error) = writer.write_all(&out) {
+                None => Ok(payload),
+            });
+        match mapped {
+            Ok(mut payload) => {
+                // On a stream: JSON and XML one document per line; CSV
+                // rows end their own lines.
+                if args.output_dir.is_none() && format != WireFormat::Csv {
+                    payload.push(b'\n');
+                }
+                if let Err(error) = writer.write_all(&payload) {
                     progress.finish_and_clear();
                     eprintln!("error: writing the output: {error}");
                     return ExitCode::from(2);
@@ -202,6 +255,103 @@ pub fn run(args: &RunArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The XML message (without its declaration) in a SOAP envelope.
+fn envelope(message: &[u8], version: &str) -> Vec<u8> {
+    let namespace = if version == "1.2" {
+        "http://www.w3.org/2003/05/soap-envelope"
+    } else {
+        "http://schemas.xmlsoap.org/soap/envelope/"
+    };
+    let text = String::from_utf8_lossy(message);
+    let body = match text.strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>").map_or("", |(_, after)| after).trim_start(),
+        None => &text,
+    };
+    let indented = body.contains("\n");
+    let mut out = String::new();
+    if indented {
+        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    }
+    let newline = if indented { "\n" } else { "" };
+    out.push_str(&format!(
+        "<soapenv:Envelope xmlns:soapenv=\"{namespace}\">{newline}<soapenv:Header/>{newline}<soapenv:Body>{newline}"
+    ));
+    out.push_str(body.trim_end());
+    out.push_str(&format!("{newline}</soapenv:Body>{newline}</soapenv:Envelope>"));
+    if indented {
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// A file name from `template`: `{event.a.b}` is the text of that field of
+/// the event (JSON), `{line}` the input line. Characters that cannot be in
+/// a file name become `_`.
+fn file_name(template: &str, record: &[u8], line: usize) -> Result<String, Vec<MappingError>> {
+    let event: serde_json::Value = serde_json::from_slice(record).unwrap_or(serde_json::Value::Null);
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let end = after.find('}').ok_or_else(|| {
+            vec![MappingError::output(
+                "$",
+                format!("--name-template {template:?} has an unclosed `{{`"),
+            )]
+        })?;
+        let key = &after[..end];
+        let value = if key == "line" {
+            line.to_string()
+        } else if let Some(path) = key.strip_prefix("event.") {
+            let mut node = &event;
+            for part in path.split('.') {
+                node = node.get(part).unwrap_or(&serde_json::Value::Null);
+            }
+            match node {
+                serde_json::Value::String(text) => text.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(vec![MappingError::input(
+                        format!("$.{path}"),
+                        format!("--name-template needs `{path}`, and the event has no text or number there"),
+                    )]);
+                }
+            }
+        } else {
+            return Err(vec![MappingError::output(
+                "$",
+                format!("--name-template: unknown placeholder {{{key}}}; use {{line}} or {{event.FIELD}}"),
+            )]);
+        };
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    let safe: String = out
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let safe = if safe.starts_with('.') {
+        format!("_{safe}")
+    } else {
+        safe
+    };
+    if safe.is_empty() {
+        return Err(vec![MappingError::output(
+            "$",
+            "--name-template gave an empty file name",
+        )]);
+    }
+    Ok(safe)
 }
 
 /// One line read.
