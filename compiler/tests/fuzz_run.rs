@@ -1,8 +1,8 @@
 //! Fuzzing the running of mappings: the examples' golden inputs, mutated
 //! byte by byte and value by value, through decode → interpret → encode of
 //! every example mapping. No input may panic; the same input must give the
-//! same bytes or the same errors; whatever maps must be valid JSON; every
-//! error must carry a path.
+//! same bytes or the same errors; whatever maps must be well-formed (JSON,
+//! XML or CSV); every error must carry a path.
 //!
 //! Runs for `MAPWRIGHT_FUZZ_RUN_SECONDS` seconds (default 5; `.ci/run`
 //! gives it 10). Longer runs by hand are recorded in BENCHMARKS.md.
@@ -15,6 +15,7 @@ use common::{Examples, examples};
 use mapwright_compiler::interp::value::Value;
 use mapwright_compiler::program::{Framing, Program};
 use mapwright_compiler::resolve::Workspace;
+use mapwright_compiler::resolve::annotations::WireFormat;
 use mapwright_compiler::wire::json_in::DecodeOptions;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -136,6 +137,34 @@ fn mutate(seed: &[u8], edits: &[(prop::sample::Index, u8, u8)]) -> Vec<u8> {
     bytes
 }
 
+/// Output of each format must be well-formed: JSON parses, XML reads to
+/// its end, CSV is text with whole lines.
+fn well_formed(format: WireFormat, bytes: &[u8]) {
+    let shown = || String::from_utf8_lossy(bytes).into_owned();
+    match format {
+        WireFormat::Json => {
+            let _: serde_json::Value =
+                serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("invalid JSON out ({e}): {}", shown()));
+        }
+        WireFormat::Xml => {
+            let text = std::str::from_utf8(bytes).unwrap_or_else(|_| panic!("XML out is not UTF-8: {}", shown()));
+            let mut reader = quick_xml::Reader::from_str(text);
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("malformed XML out ({e}): {}", shown()),
+                }
+            }
+        }
+        WireFormat::Csv => assert!(
+            bytes.is_empty() || bytes.ends_with(b"\n"),
+            "CSV out cut short: {}",
+            shown()
+        ),
+    }
+}
+
 #[test]
 fn running_mappings_never_panics() {
     let seconds = std::env::var("MAPWRIGHT_FUZZ_RUN_SECONDS")
@@ -178,8 +207,7 @@ fn running_mappings_never_panics() {
             assert_eq!(first, second);
             match a {
                 Ok(()) => {
-                    let _: serde_json::Value = serde_json::from_slice(&first)
-                        .unwrap_or_else(|e| panic!("invalid JSON out ({e}): {}", String::from_utf8_lossy(&first)));
+                    well_formed(case.program.output_format(), &first);
                     mapped += 1;
                 }
                 Err(errors) => {

@@ -285,3 +285,124 @@ fn large_inline_tables_find_the_same_entries() {
         assert_eq!(out, format!(r#"{{"Id":"{id}","Memo":"{memo}","Forced":null}}"#));
     }
 }
+
+const XML_SCHEMA: &str = r#"schema xdoc
+format xml {
+  root Doc
+  ns default "urn:example:doc"
+  ns x "urn:example:x"
+}
+record Doc {
+  kind: String @xml(attr, fixed = "note")
+  label: String? @xml(attr)
+  Body: String @xml(x)
+}
+"#;
+
+fn xml_program() -> Program {
+    let mut workspace = Workspace::new(EmbeddedStdlib);
+    for (name, text, path) in [
+        ("src.schema", SOURCE_SCHEMA, "src"),
+        ("xdoc.schema", XML_SCHEMA, "xdoc"),
+    ] {
+        let result = workspace.check(name, text.as_bytes().to_vec(), Some(path));
+        assert!(result.diagnostics.is_empty(), "{name}: {:?}", result.diagnostics);
+    }
+    let source =
+        "use src.Event\nuse xdoc.Doc\n\nmapping m(e: Event) -> Doc {\n  label = e.memo\n  Body = e.memo ?? \"\"\n}\n";
+    let result = workspace.check("x.map", source.as_bytes().to_vec(), Some("x"));
+    assert!(result.diagnostics.is_empty(), "{:?}", result.diagnostics);
+    Program::new(&workspace, result.module.unwrap(), "m").unwrap()
+}
+
+/// Reads back the `label` attribute and the `Body` text of a document.
+fn read_back(xml: &str) -> (String, String) {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut label, mut body, mut in_body) = (String::new(), String::new(), false);
+    loop {
+        match reader.read_event().expect("well-formed") {
+            Event::Start(e) | Event::Empty(e) => {
+                if e.local_name().as_ref() == "Doc" {
+                    for attr in e.attributes() {
+                        let attr = attr.unwrap();
+                        if attr.key.as_ref() == "label" {
+                            label = attr
+                                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .unwrap()
+                                .into_owned();
+                        }
+                    }
+                }
+                in_body = e.local_name().as_ref() == "Body";
+            }
+            Event::Text(t) if in_body => body.push_str(&t.xml_content(quick_xml::XmlVersion::Implicit1_0)),
+            Event::GeneralRef(r) if in_body => {
+                let name = r.xml_content(quick_xml::XmlVersion::Implicit1_0);
+                let code = name.trim_start_matches("#x").trim_start_matches('#');
+                let value = if name.starts_with("#x") {
+                    u32::from_str_radix(code, 16).ok()
+                } else if name.starts_with('#') {
+                    code.parse().ok()
+                } else {
+                    None
+                };
+                match (value.and_then(char::from_u32), name.as_ref()) {
+                    (Some(c), _) => body.push(c),
+                    (None, "amp") => body.push('&'),
+                    (None, "lt") => body.push('<'),
+                    (None, "gt") => body.push('>'),
+                    (None, "quot") => body.push('"'),
+                    (None, "apos") => body.push('\''),
+                    (None, other) => panic!("unknown reference {other}"),
+                }
+            }
+            Event::End(_) => in_body = false,
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    (label, body)
+}
+
+#[test]
+fn xml_is_written_with_namespaces_fixed_values_and_escaping() {
+    let program = xml_program();
+    let event = EVENT.replace(r#""id": "E-1","#, r#""id": "E-1", "memo": "a<b & \"c\"","#);
+    let out = run(&program, &event, false).unwrap();
+    assert_eq!(
+        out,
+        r#"<Doc xmlns="urn:example:doc" xmlns:x="urn:example:x" kind="note" label="a&lt;b &amp; &quot;c&quot;"><x:Body>a&lt;b &amp; "c"</x:Body></Doc>"#
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Any text either comes back unchanged from a well-formed document
+    /// (in an attribute and in an element) or is refused because XML 1.0
+    /// cannot carry it.
+    #[test]
+    fn any_text_round_trips_through_xml_or_is_refused(memo in "\\PC*", extra in proptest::collection::vec(0u32..0x20, 0..3)) {
+        let mut memo = memo;
+        for c in extra {
+            memo.push(char::from_u32(c).unwrap());
+        }
+        let mut event: serde_json::Value = serde_json::from_str(EVENT).unwrap();
+        event["memo"] = serde_json::Value::String(memo.clone());
+        let carriable = memo.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r') || u32::from(c) >= 0x7f)
+            && !memo.contains(['\u{FFFE}', '\u{FFFF}']);
+        match run(&xml_program(), &event.to_string(), false) {
+            Ok(out) => {
+                prop_assert!(carriable, "{memo:?} was written: {out}");
+                let (label, body) = read_back(&out);
+                prop_assert_eq!(&label, &memo);
+                prop_assert_eq!(&body, &memo);
+            }
+            Err(errors) => {
+                prop_assert!(!carriable, "{memo:?} refused: {errors:?}");
+                prop_assert!(errors.iter().all(|e| e.contains("which XML 1.0 cannot carry")), "{errors:?}");
+            }
+        }
+    }
+}
