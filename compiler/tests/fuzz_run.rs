@@ -5,7 +5,7 @@
 //! XML or CSV); every error must carry a path.
 //!
 //! Runs for `MAPWRIGHT_FUZZ_RUN_SECONDS` seconds (default 5; `.ci/run`
-//! gives it 10). Longer runs by hand are recorded in BENCHMARKS.md.
+//! gives it 15). Longer runs by hand are recorded in BENCHMARKS.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 

@@ -406,3 +406,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn unpaired_surrogates_in_json_escapes_are_input_errors() {
+    let event = EVENT.replace(r#""id": "E-1","#, r#""id": "E-1", "memo": "half \ud800 a pair","#);
+    let errors = run(&program("small"), &event, false).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("$.memo: malformed JSON at line 2"), "{errors:?}");
+    assert!(errors[0].contains("half of a surrogate pair"), "{errors:?}");
+}
+
+#[test]
+fn a_required_xml_list_must_not_be_empty() {
+    let mut workspace = Workspace::new(EmbeddedStdlib);
+    let schema = "schema ydoc\nformat xml { root Doc }\nrecord Doc {\n  Line: [String] @required\n}\n";
+    for (name, text, path) in [("src.schema", SOURCE_SCHEMA, "src"), ("ydoc.schema", schema, "ydoc")] {
+        let result = workspace.check(name, text.as_bytes().to_vec(), Some(path));
+        assert!(result.diagnostics.is_empty(), "{name}: {:?}", result.diagnostics);
+    }
+    let source = "use src.Event\nuse ydoc.Doc\n\nmapping m(e: Event) -> Doc {\n  Line = for l in e.lines where l.qty > 100 { l.sku }\n}\n";
+    let result = workspace.check("y.map", source.as_bytes().to_vec(), Some("y"));
+    assert!(result.diagnostics.is_empty(), "{:?}", result.diagnostics);
+    let program = Program::new(&workspace, result.module.unwrap(), "m").unwrap();
+    let errors = run(&program, EVENT, false).unwrap_err();
+    assert_eq!(
+        errors,
+        vec!["→ $.Line: `Line` needs at least one element, and the list is empty".to_owned()]
+    );
+}

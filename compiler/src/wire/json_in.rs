@@ -76,6 +76,13 @@ fn syntax_message(error: &serde_json::Error) -> String {
     // column is what helps in a one-line record.
     let detail = error.to_string();
     let detail = detail.split(" at line ").next().unwrap_or(&detail);
+    // serde_json's words for a lone UTF-16 surrogate do not say what is
+    // wrong with the data.
+    let detail = if detail.contains("hex escape") || detail.contains("surrogate") {
+        format!("{detail} (a \\u escape that is not a valid character, such as half of a surrogate pair)")
+    } else {
+        detail.to_owned()
+    };
     if error.line() > 1 {
         format!("{what} at line {}, column {}: {detail}", error.line(), error.column())
     } else {
