@@ -434,3 +434,14 @@ fn a_required_xml_list_must_not_be_empty() {
         vec!["→ $.Line: `Line` needs at least one element, and the list is empty".to_owned()]
     );
 }
+
+#[test]
+fn ten_megabyte_values_go_through_xml() {
+    let big = "ü&<".repeat(10 * 1024 * 1024 / 3);
+    let mut event: serde_json::Value = serde_json::from_str(EVENT).unwrap();
+    event["memo"] = serde_json::Value::String(big.clone());
+    let out = run(&xml_program(), &event.to_string(), false).unwrap();
+    let (label, body) = read_back(&out);
+    assert_eq!(label.len(), big.len());
+    assert!(body == big);
+}

@@ -415,6 +415,7 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                     if let Some(target) = &field_ty {
                         self.assign_check(value, ty.as_ref(), target, &field.name);
                     }
+                    self.empty_required_list(record_id, field, value);
                 }
                 StmtKind::Nested { field, block: inner } => {
                     let field_ty = self.target_field(record_id, field, assigned);
@@ -806,6 +807,31 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
     }
 
     /// Looks up an assigned field on the record being built.
+    /// A `@required` list (an XSD element with at least one occurrence)
+    /// given the empty list `[]` can never be written.
+    fn empty_required_list(&mut self, record_id: RecordId, field: &Ident, value: &Expr) {
+        if !matches!(&value.kind, ExprKind::List(items) if items.is_empty()) {
+            return;
+        }
+        let visible = |m: ModuleId| self.is_visible(m);
+        let Some(def) = self.ws.types.field(record_id, &field.name, &visible) else {
+            return;
+        };
+        if def.required && def.ty.as_ref().is_some_and(|t| t.element().is_some()) {
+            let (file, span) = (def.file, def.span);
+            self.push(
+                Diagnostic::new(
+                    Code::MissingRequired,
+                    self.file,
+                    value.span,
+                    format!("`{}` is a required list, so it needs at least one element", field.name),
+                )
+                .with_label("this list is always empty")
+                .with_secondary(file, span, "`@required` here"),
+            );
+        }
+    }
+
     fn target_field(&mut self, record_id: RecordId, field: &Ident, assigned: &mut Assigned) -> Option<Ty> {
         let record = self.ws.types.record(record_id)?;
         let visible = |m: ModuleId| self.is_visible(m);
