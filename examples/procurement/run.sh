@@ -12,7 +12,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 examples="$(dirname "$here")"
 out="${1:-$(mktemp -d)}"
-read -r -a mapc <<< "${MAPC:-cargo run --quiet -p mapwright-compiler --bin mapc --}"
+read -r -a mapc <<< "${MAPC:-cargo run --quiet -p mapc --}"
 
 run_tenant() {
   local tenant="$1" mapping="$2"

@@ -17,6 +17,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 
+#[path = "../../compiler/tests/common/mod.rs"]
 mod common;
 
 use common::{examples, shared_data_for};

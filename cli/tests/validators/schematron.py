@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs compiled Schematron (ISO skeleton XSLT 2.0) under SaxonC-HE and
 reports the failed assertions, for the conformance tests of the e-invoicing
-examples (compiler/tests/xml_conformance.rs).
+examples (cli/tests/xml_conformance.rs).
 
     schematron.py check RULES.xslt FILE.xml...
         One JSON object per file on stdout:

@@ -7,7 +7,6 @@
 
 mod check;
 mod golden;
-mod loader;
 mod prepare;
 mod run;
 

@@ -1,11 +1,11 @@
 //! `mapc check`: find the files, group them by project root, check each
 //! group in one workspace, print the diagnostics, choose the exit code.
 
-use crate::loader::{FsLoader, PROJECT_FILE, find_root, module_path_of};
 use crate::{ColorWhen, OutputFormat};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use mapwright_compiler::diagnostics::{Diagnostic, render};
 use mapwright_compiler::resolve::{FileKind, Workspace};
+use mapwright_project::{FsLoader, PROJECT_FILE, find_root, module_path_of};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

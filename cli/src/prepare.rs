@@ -4,10 +4,9 @@
 
 use crate::ColorWhen;
 use crate::check::{color_choice, emit_human};
-use crate::loader::{FsLoader, find_root, module_path_of};
+
 use mapwright_compiler::interp::value::Value;
-use mapwright_compiler::program::{Program, ProgramError, mapping_names};
-use mapwright_compiler::resolve::Workspace;
+use mapwright_compiler::program::Program;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -30,45 +29,11 @@ pub fn program(
     stdlib: Option<&Path>,
     color: ColorWhen,
 ) -> Result<Program, Unprepared> {
-    let bytes = std::fs::read(file).map_err(|error| Unprepared(format!("cannot read {}: {error}", file.display())))?;
-    let absolute = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
-    let root = absolute.parent().and_then(find_root);
-    let stdlib = stdlib.map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()));
-    let module_path = root.as_ref().and_then(|root| module_path_of(&absolute, root));
-    let mut workspace = Workspace::new(FsLoader::new(root, stdlib));
-    let result = workspace.check(&file.display().to_string(), bytes, module_path.as_deref());
-    let errors = result.diagnostics.iter().filter(|d| d.is_error()).count();
-    if errors > 0 {
-        emit_human(&workspace, &result.diagnostics, color_choice(color));
-        return Err(Unprepared(format!(
-            "{} does not check clean ({errors} error{}); fix it before running it",
-            file.display(),
-            if errors == 1 { "" } else { "s" }
-        )));
+    let checked = mapwright_project::check_file(file, stdlib).map_err(Unprepared)?;
+    if checked.errors() > 0 {
+        emit_human(&checked.workspace, &checked.diagnostics, color_choice(color));
     }
-    let module = result
-        .module
-        .ok_or_else(|| Unprepared(format!("{}: not a mapping file", file.display())))?;
-    let name = match mapping {
-        Some(name) => name.to_owned(),
-        None => {
-            let names = mapping_names(&workspace, module);
-            match names.as_slice() {
-                [only] => only.clone(),
-                [] => return Err(Unprepared(format!("{} has no mapping", file.display()))),
-                many => {
-                    return Err(Unprepared(format!(
-                        "{} has {} mappings ({}); say which with --mapping NAME",
-                        file.display(),
-                        many.len(),
-                        many.join(", ")
-                    )));
-                }
-            }
-        }
-    };
-    Program::new(&workspace, module, &name)
-        .map_err(|error: ProgramError| Unprepared(format!("{}: {error}", file.display())))
+    mapwright_project::program(&checked, file, mapping).map_err(Unprepared)
 }
 
 /// Reads a TOML file into a table; `what` names it in messages.

@@ -23,6 +23,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 
+#[path = "../../compiler/tests/common/mod.rs"]
 mod common;
 
 use common::{Entity, bc_entity, doctype_entity, edmx_entity, metadata_of, shared_data_for};
