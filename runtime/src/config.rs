@@ -1,0 +1,680 @@
+//! Tenant configuration: one TOML file per tenant in a folder, checked
+//! with errors that name the file and the key, and the mappings its routes
+//! name, compiled and prepared with the tenant's params and tables.
+//!
+//! Credentials are never written in a file: they are references
+//! (`env:NAME`, `file:PATH`) resolved when used. The intake token is kept
+//! only as its SHA-256.
+
+use mapwright_compiler::interp::value::Value;
+use mapwright_compiler::program::Program;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A problem in a tenant's configuration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {key}: {message}")]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// The key in it (`routes[0].endpoint`), or `-` for the whole file.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A credential, by reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Secret {
+    /// `env:NAME`: an environment variable.
+    Env(String),
+    /// `file:PATH`: a file's content (trailing line break removed).
+    File(PathBuf),
+}
+
+impl Secret {
+    fn parse(text: &str, base: &Path) -> Result<Secret, String> {
+        if let Some(name) = text.strip_prefix("env:").filter(|n| !n.is_empty()) {
+            return Ok(Secret::Env(name.to_owned()));
+        }
+        if let Some(path) = text.strip_prefix("file:").filter(|p| !p.is_empty()) {
+            return Ok(Secret::File(base.join(path)));
+        }
+        Err("credentials are given by reference, `env:NAME` or `file:PATH`, never written in the file".to_owned())
+    }
+
+    /// The secret's value now.
+    pub fn resolve(&self) -> Result<String, String> {
+        match self {
+            Secret::Env(name) => std::env::var(name).map_err(|_| format!("the environment variable {name} is not set")),
+            Secret::File(path) => std::fs::read_to_string(path)
+                .map(|text| text.trim_end_matches(['\n', '\r']).to_owned())
+                .map_err(|error| format!("cannot read {}: {error}", path.display())),
+        }
+    }
+}
+
+/// How a request to an endpoint is authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// No authentication.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// The token.
+        token: Secret,
+    },
+    /// HTTP basic authentication.
+    Basic {
+        /// The user.
+        user: String,
+        /// The password.
+        password: Secret,
+    },
+    /// OAuth 2.0 client credentials (the token is cached and refreshed).
+    OAuth2 {
+        /// The token endpoint.
+        token_url: String,
+        /// The client id.
+        client_id: String,
+        /// The client secret.
+        client_secret: Secret,
+        /// The scope, if any.
+        scope: Option<String>,
+    },
+}
+
+/// A daily posting window in a time zone (`22:00-06:00 Europe/Berlin`):
+/// deliveries wait for it to open.
+#[derive(Clone, Debug)]
+pub struct PostingWindow {
+    /// Opening time, minutes after midnight.
+    pub start: u16,
+    /// Closing time, minutes after midnight (before `start`: over midnight).
+    pub end: u16,
+    /// The time zone's name.
+    pub zone_name: String,
+    zone: jiff::tz::TimeZone,
+}
+
+impl PostingWindow {
+    /// Reads `HH:MM-HH:MM Zone/Name`.
+    pub fn parse(text: &str) -> Result<PostingWindow, String> {
+        let bad = || format!("{text:?} is not a posting window such as \"22:00-06:00 Europe/Berlin\"");
+        let (times, zone_name) = text.trim().split_once(' ').ok_or_else(bad)?;
+        let (start, end) = times.split_once('-').ok_or_else(bad)?;
+        let minutes = |t: &str| -> Result<u16, String> {
+            let (h, m) = t.split_once(':').ok_or_else(bad)?;
+            let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+            if h > 23 || m > 59 || t.len() != 5 {
+                return Err(bad());
+            }
+            Ok(h * 60 + m)
+        };
+        let (start, end) = (minutes(start)?, minutes(end)?);
+        if start == end {
+            return Err(format!(
+                "{text:?}: a window that opens when it closes is never open; leave it out to post any time"
+            ));
+        }
+        let zone_name = zone_name.trim().to_owned();
+        let zone = jiff::tz::db()
+            .get(&zone_name)
+            .map_err(|_| format!("unknown time zone {zone_name:?}"))?;
+        Ok(PostingWindow {
+            start,
+            end,
+            zone_name,
+            zone,
+        })
+    }
+
+    fn minute_of_day(&self, at: jiff::Timestamp) -> u16 {
+        let local = self.zone.to_datetime(at);
+        (local.hour() as u16) * 60 + local.minute() as u16
+    }
+
+    /// Whether the window is open at `at`.
+    pub fn is_open(&self, at: jiff::Timestamp) -> bool {
+        let minute = self.minute_of_day(at);
+        if self.start < self.end {
+            (self.start..self.end).contains(&minute)
+        } else {
+            minute >= self.start || minute < self.end
+        }
+    }
+
+    /// The next instant at or after `at` when the window is open (checked
+    /// minute by minute over at most two days, so time-zone changes are
+    /// handled by the zone itself).
+    pub fn next_open(&self, at: jiff::Timestamp) -> jiff::Timestamp {
+        let mut probe = at;
+        for _ in 0..(2 * 24 * 60) {
+            if self.is_open(probe) {
+                return probe;
+            }
+            probe = probe.checked_add(jiff::SignedDuration::from_secs(60)).unwrap_or(probe);
+        }
+        at
+    }
+}
+
+/// How failed deliveries are retried.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Attempts in all before the delivery is dead-lettered.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// The first backoff, in milliseconds (doubled each time, with jitter).
+    #[serde(default = "default_initial_backoff")]
+    pub initial_backoff_ms: u64,
+    /// The longest backoff, in milliseconds.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_ms: u64,
+}
+
+fn default_attempts() -> u32 {
+    8
+}
+fn default_initial_backoff() -> u64 {
+    500
+}
+fn default_max_backoff() -> u64 {
+    300_000
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: default_attempts(),
+            initial_backoff_ms: default_initial_backoff(),
+            max_backoff_ms: default_max_backoff(),
+        }
+    }
+}
+
+/// Where and how payloads are delivered.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// Its name in the tenant's file.
+    pub name: String,
+    /// `http_json` (REST, OData).
+    pub kind: EndpointKind,
+    /// The URL payloads are sent to.
+    pub url: String,
+    /// Authentication.
+    pub auth: Auth,
+    /// SAP's CSRF token handshake before each write.
+    pub sap_csrf: bool,
+    /// Requests per second at most (token bucket).
+    pub rate_per_second: Option<f64>,
+    /// Requests in flight at most.
+    pub max_concurrency: u32,
+    /// When deliveries may be posted.
+    pub posting_window: Option<PostingWindow>,
+    /// Retries.
+    pub retry: RetryPolicy,
+}
+
+/// The kinds of endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointKind {
+    /// JSON over HTTP (REST, OData v2/v4).
+    HttpJson,
+}
+
+/// An event type routed to a mapping and an endpoint.
+pub struct Route {
+    /// The event type (`invoice.created`).
+    pub event: String,
+    /// The endpoint's name.
+    pub endpoint: String,
+    /// The mapping file.
+    pub mapping_file: PathBuf,
+    /// SHA-256 of the mapping file's bytes, recorded with every delivery.
+    pub mapping_hash: String,
+    /// The prepared mapping.
+    pub program: Arc<Program>,
+    /// The tenant's params for it.
+    pub params: HashMap<String, Value>,
+    /// The tenant's external tables for it.
+    pub tables: HashMap<String, HashMap<String, Value>>,
+    /// A JSON path into the event data (`$.supplier.id`) whose value orders
+    /// deliveries: one entity's events are delivered in acceptance order.
+    pub order_by: Option<String>,
+}
+
+/// A tenant, checked and ready.
+pub struct Tenant {
+    /// Its id.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// SHA-256 of its intake token.
+    pub token_sha256: [u8; 32],
+    /// How long idempotency keys are kept.
+    pub idempotency_hours: u64,
+    /// Routes, in file order.
+    pub routes: Vec<Route>,
+    /// Endpoints by name.
+    pub endpoints: BTreeMap<String, Endpoint>,
+}
+
+impl Tenant {
+    /// The routes for an event type.
+    pub fn routes_for<'a>(&'a self, event: &'a str) -> impl Iterator<Item = (usize, &'a Route)> + 'a {
+        self.routes.iter().enumerate().filter(move |(_, r)| r.event == event)
+    }
+}
+
+/// Every tenant of a configuration folder.
+#[derive(Default)]
+pub struct Config {
+    /// Tenants by id.
+    pub tenants: BTreeMap<String, Arc<Tenant>>,
+    by_token: HashMap<[u8; 32], String>,
+}
+
+impl Config {
+    /// The tenant whose intake token is `token`.
+    pub fn tenant_by_token(&self, token: &str) -> Option<&Arc<Tenant>> {
+        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        self.by_token.get(&hash).and_then(|id| self.tenants.get(id))
+    }
+}
+
+/// The SHA-256 of a token, as the config file holds it (hex).
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+// ------------------------------------------------------------------ files
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantFile {
+    id: String,
+    name: Option<String>,
+    intake: IntakeFile,
+    #[serde(default)]
+    routes: Vec<RouteFile>,
+    #[serde(default)]
+    endpoints: BTreeMap<String, EndpointFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntakeFile {
+    token_sha256: String,
+    #[serde(default = "default_idempotency_hours")]
+    idempotency_hours: u64,
+}
+
+fn default_idempotency_hours() -> u64 {
+    72
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteFile {
+    event: String,
+    mapping: PathBuf,
+    function: Option<String>,
+    endpoint: String,
+    #[serde(default)]
+    params: toml::Table,
+    params_file: Option<PathBuf>,
+    tables_file: Option<PathBuf>,
+    order_by: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointFile {
+    kind: String,
+    url: String,
+    #[serde(default)]
+    auth: Option<AuthFile>,
+    #[serde(default)]
+    sap_csrf: bool,
+    rate_per_second: Option<f64>,
+    #[serde(default = "default_concurrency")]
+    max_concurrency: u32,
+    posting_window: Option<String>,
+    #[serde(default)]
+    retry: RetryPolicy,
+}
+
+fn default_concurrency() -> u32 {
+    4
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+enum AuthFile {
+    Bearer {
+        token: String,
+    },
+    Basic {
+        user: String,
+        password: String,
+    },
+    Oauth2 {
+        token_url: String,
+        client_id: String,
+        client_secret: String,
+        scope: Option<String>,
+    },
+}
+
+/// Loads every `*.toml` of `dir` as a tenant; `stdlib` overrides the
+/// embedded standard library. All problems of all files are returned.
+pub fn load_dir(dir: &Path, stdlib: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+            .collect(),
+        Err(error) => {
+            return Err(vec![ConfigError {
+                file: dir.display().to_string(),
+                key: "-".to_owned(),
+                message: format!("cannot read the folder: {error}"),
+            }]);
+        }
+    };
+    files.sort();
+    if files.is_empty() {
+        errors.push(ConfigError {
+            file: dir.display().to_string(),
+            key: "-".to_owned(),
+            message: "no tenant files (*.toml) in this folder".to_owned(),
+        });
+    }
+    let mut config = Config::default();
+    let mut sources: HashMap<String, String> = HashMap::new();
+    for file in files {
+        match load_tenant(&file, stdlib) {
+            Ok(tenant) => {
+                let shown = file.display().to_string();
+                if let Some(first) = sources.get(&tenant.id) {
+                    errors.push(ConfigError {
+                        file: shown,
+                        key: "id".to_owned(),
+                        message: format!("tenant `{}` is also defined in {first}", tenant.id),
+                    });
+                    continue;
+                }
+                if let Some(other) = config.by_token.get(&tenant.token_sha256) {
+                    errors.push(ConfigError {
+                        file: shown,
+                        key: "intake.token_sha256".to_owned(),
+                        message: format!("the same token as tenant `{other}`: each tenant needs its own"),
+                    });
+                    continue;
+                }
+                sources.insert(tenant.id.clone(), shown);
+                config.by_token.insert(tenant.token_sha256, tenant.id.clone());
+                config.tenants.insert(tenant.id.clone(), Arc::new(tenant));
+            }
+            Err(mut problems) => errors.append(&mut problems),
+        }
+    }
+    if errors.is_empty() { Ok(config) } else { Err(errors) }
+}
+
+fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigError>> {
+    let shown = file.display().to_string();
+    let error = |key: &str, message: String| ConfigError {
+        file: shown.clone(),
+        key: key.to_owned(),
+        message,
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| vec![error("-", format!("cannot read: {e}"))])?;
+    let parsed: TenantFile =
+        toml::from_str(&text).map_err(|e| vec![error("-", e.to_string().trim_end().to_owned())])?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let mut errors = Vec::new();
+    if parsed.id.is_empty()
+        || !parsed
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        errors.push(error(
+            "id",
+            format!("{:?}: a tenant id is letters, digits, `_` and `-`", parsed.id),
+        ));
+    }
+    let mut token_sha256 = [0u8; 32];
+    match hex::decode(&parsed.intake.token_sha256) {
+        Ok(bytes) if bytes.len() == 32 => token_sha256.copy_from_slice(&bytes),
+        _ => errors.push(error(
+            "intake.token_sha256",
+            "expected the token's SHA-256 as 64 hex digits (`mapwright token` makes one)".to_owned(),
+        )),
+    }
+    let mut endpoints = BTreeMap::new();
+    for (name, endpoint) in &parsed.endpoints {
+        let key = |k: &str| format!("endpoints.{name}.{k}");
+        let kind = match endpoint.kind.as_str() {
+            "http_json" => Some(EndpointKind::HttpJson),
+            other => {
+                errors.push(error(
+                    &key("kind"),
+                    format!("`{other}` is not an endpoint kind this runtime delivers to yet (known: http_json)"),
+                ));
+                None
+            }
+        };
+        if !(endpoint.url.starts_with("http://") || endpoint.url.starts_with("https://")) {
+            errors.push(error(&key("url"), format!("{:?} is not an http(s) URL", endpoint.url)));
+        }
+        let secret = |value: &str, k: &str, errors: &mut Vec<ConfigError>| match Secret::parse(value, base) {
+            Ok(secret) => Some(secret),
+            Err(message) => {
+                errors.push(error(&key(k), message));
+                None
+            }
+        };
+        let auth = match &endpoint.auth {
+            None => Some(Auth::None),
+            Some(AuthFile::Bearer { token }) => {
+                secret(token, "auth.token", &mut errors).map(|token| Auth::Bearer { token })
+            }
+            Some(AuthFile::Basic { user, password }) => {
+                secret(password, "auth.password", &mut errors).map(|password| Auth::Basic {
+                    user: user.clone(),
+                    password,
+                })
+            }
+            Some(AuthFile::Oauth2 {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+            }) => secret(client_secret, "auth.client_secret", &mut errors).map(|client_secret| Auth::OAuth2 {
+                token_url: token_url.clone(),
+                client_id: client_id.clone(),
+                client_secret,
+                scope: scope.clone(),
+            }),
+        };
+        let window = match &endpoint.posting_window {
+            Some(text) => match PostingWindow::parse(text) {
+                Ok(window) => Some(window),
+                Err(message) => {
+                    errors.push(error(&key("posting_window"), message));
+                    None
+                }
+            },
+            None => None,
+        };
+        if endpoint.rate_per_second.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+            errors.push(error(&key("rate_per_second"), "must be a positive number".to_owned()));
+        }
+        if endpoint.max_concurrency == 0 {
+            errors.push(error(&key("max_concurrency"), "must be at least 1".to_owned()));
+        }
+        if endpoint.retry.max_attempts == 0 || endpoint.retry.initial_backoff_ms > endpoint.retry.max_backoff_ms {
+            errors.push(error(
+                &key("retry"),
+                "max_attempts must be at least 1 and initial_backoff_ms at most max_backoff_ms".to_owned(),
+            ));
+        }
+        if let (Some(kind), Some(auth)) = (kind, auth) {
+            endpoints.insert(
+                name.clone(),
+                Endpoint {
+                    name: name.clone(),
+                    kind,
+                    url: endpoint.url.clone(),
+                    auth,
+                    sap_csrf: endpoint.sap_csrf,
+                    rate_per_second: endpoint.rate_per_second,
+                    max_concurrency: endpoint.max_concurrency,
+                    posting_window: window,
+                    retry: endpoint.retry.clone(),
+                },
+            );
+        }
+    }
+    let mut routes = Vec::new();
+    for (index, route) in parsed.routes.iter().enumerate() {
+        let key = |k: &str| format!("routes[{index}].{k}");
+        let valid_event = route.event.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && route
+                    .event
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+        });
+        if !valid_event {
+            errors.push(error(
+                &key("event"),
+                format!("{:?} is not an event type such as \"invoice.created\"", route.event),
+            ));
+        }
+        if !parsed.endpoints.contains_key(&route.endpoint) {
+            let names: Vec<&str> = parsed.endpoints.keys().map(String::as_str).collect();
+            errors.push(error(
+                &key("endpoint"),
+                format!(
+                    "no endpoint `{}` in this file (it has: {})",
+                    route.endpoint,
+                    names.join(", ")
+                ),
+            ));
+        }
+        if let Some(order_by) = &route.order_by
+            && !order_by.starts_with("$.")
+        {
+            errors.push(error(
+                &key("order_by"),
+                format!("{order_by:?} is not a JSON path such as \"$.supplier.id\""),
+            ));
+        }
+        let mapping_file = base.join(&route.mapping);
+        let bytes = match std::fs::read(&mapping_file) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                errors.push(error(
+                    &key("mapping"),
+                    format!("cannot read {}: {e}", mapping_file.display()),
+                ));
+                continue;
+            }
+        };
+        let checked = match mapwright_project::check_file(&mapping_file, stdlib) {
+            Ok(checked) => checked,
+            Err(message) => {
+                errors.push(error(&key("mapping"), message));
+                continue;
+            }
+        };
+        if checked.errors() > 0 {
+            errors.push(error(
+                &key("mapping"),
+                format!("the mapping does not check clean:\n{}", checked.plain_text()),
+            ));
+            continue;
+        }
+        let program = match mapwright_project::program(&checked, &mapping_file, route.function.as_deref()) {
+            Ok(program) => program,
+            Err(message) => {
+                errors.push(error(&key("function"), message));
+                continue;
+            }
+        };
+        let mut params_table = match &route.params_file {
+            Some(path) => match read_table(&base.join(path)) {
+                Ok(table) => table,
+                Err(message) => {
+                    errors.push(error(&key("params_file"), message));
+                    continue;
+                }
+            },
+            None => toml::Table::new(),
+        };
+        params_table.extend(route.params.clone());
+        let params = match program.params_from_toml(&params_table) {
+            Ok(params) => params,
+            Err(problems) => {
+                for problem in problems {
+                    errors.push(error(&key("params"), problem));
+                }
+                continue;
+            }
+        };
+        let tables = match &route.tables_file {
+            Some(path) => match read_table(&base.join(path))
+                .and_then(|t| program.tables_from_toml(&t).map_err(|p| p.join("; ")))
+            {
+                Ok(tables) => tables,
+                Err(message) => {
+                    errors.push(error(&key("tables_file"), message));
+                    continue;
+                }
+            },
+            None => HashMap::new(),
+        };
+        // The params must also evaluate (defaults may fail).
+        if let Err(e) = program.interpreter(&params, tables.clone()) {
+            errors.push(error(&key("params"), e.to_string()));
+            continue;
+        }
+        routes.push(Route {
+            event: route.event.clone(),
+            endpoint: route.endpoint.clone(),
+            mapping_hash: hex::encode(Sha256::digest(&bytes)),
+            mapping_file,
+            program: Arc::new(program),
+            params,
+            tables,
+            order_by: route.order_by.clone(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Tenant {
+        id: parsed.id.clone(),
+        name: parsed.name.clone().unwrap_or_else(|| parsed.id.clone()),
+        token_sha256,
+        idempotency_hours: parsed.intake.idempotency_hours,
+        routes,
+        endpoints,
+    })
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| format!("{}: {}", path.display(), e.to_string().trim_end()))
+}

@@ -1,0 +1,256 @@
+//! The intake API (axum): tenants post canonical events, each accepted
+//! durably before it is acknowledged, exactly once per idempotency key.
+//!
+//! - `POST /v1/events` with `Authorization: Bearer <tenant token>`,
+//!   `Idempotency-Key` and an optional `X-Correlation-Id`; the body is
+//!   `{"type": "invoice.created", "data": {…}, "business_key": "…"?}`. The
+//!   data is checked against the canonical record the tenant's routes for
+//!   that type take (422 with JSON paths); `202 {"id", "correlation_id"}`
+//!   once stored; the same key and body again gives the first answer; the
+//!   same key with another body is `409`.
+//! - `GET /v1/events/{id}`: the event with its deliveries and every
+//!   attempt, only to its own tenant (any other gets `404`).
+//! - `GET /v1/events?business_key=…`: the tenant's events with that key.
+//! - `GET /healthz`.
+
+use crate::config::Config;
+use crate::store::{Accepted, NewEvent, Store};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use mapwright_compiler::wire::json_in::{self, DecodeOptions};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, RwLock};
+
+/// What the intake needs.
+pub struct Intake {
+    /// The current configuration (swapped whole on reload).
+    pub config: RwLock<Arc<Config>>,
+    /// The durable store.
+    pub store: Store,
+}
+
+/// The largest request body accepted (413 beyond).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The routes of the intake API.
+pub fn router(intake: Arc<Intake>) -> Router {
+    Router::new()
+        .route("/v1/events", post(post_event).get(find_events))
+        .route("/v1/events/{id}", get(get_event))
+        .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(intake)
+}
+
+fn problem(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// The tenant a request's bearer token belongs to (or the answer to give).
+fn tenant_of(intake: &Intake, headers: &HeaderMap) -> Result<Arc<crate::config::Tenant>, Box<Response>> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            Box::new(problem(
+                StatusCode::UNAUTHORIZED,
+                "missing `Authorization: Bearer <token>`",
+            ))
+        })?;
+    let config = intake
+        .config
+        .read()
+        .map_err(|_| {
+            Box::new(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the configuration is being replaced",
+            ))
+        })?
+        .clone();
+    config
+        .tenant_by_token(token)
+        .cloned()
+        .ok_or_else(|| Box::new(problem(StatusCode::UNAUTHORIZED, "unknown token")))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(rename = "type")]
+    event_type: String,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
+    business_key: Option<String>,
+}
+
+async fn post_event(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Bytes) -> Response {
+    let tenant = match tenant_of(&intake, &headers) {
+        Ok(tenant) => tenant,
+        Err(response) => return *response,
+    };
+    let key = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        Some(key) if !key.is_empty() && key.len() <= 255 => key.to_owned(),
+        Some(_) => return problem(StatusCode::BAD_REQUEST, "`Idempotency-Key` must be 1 to 255 characters"),
+        None => return problem(StatusCode::BAD_REQUEST, "missing `Idempotency-Key` header"),
+    };
+    let correlation_id = match headers.get("x-correlation-id").map(|v| v.to_str()) {
+        Some(Ok(id)) if !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic()) => id.to_owned(),
+        Some(_) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "`X-Correlation-Id` must be 1 to 128 visible ASCII characters",
+            );
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let envelope: Envelope<'_> = match serde_json::from_slice(&body) {
+        Ok(envelope) => envelope,
+        Err(error) => return problem(StatusCode::BAD_REQUEST, format!("the body is not an event: {error}")),
+    };
+    let routes: Vec<_> = tenant.routes_for(&envelope.event_type).collect();
+    if routes.is_empty() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({
+                "error": "the event does not fit",
+                "errors": [{"path": "$.type", "message": format!("tenant `{}` has no route for event type `{}`", tenant.id, envelope.event_type)}]
+            })),
+        )
+            .into_response();
+    }
+    // The data must be what every route for the type takes.
+    let mut errors = Vec::new();
+    for (_, route) in &routes {
+        if let Err(problems) = json_in::decode(
+            &route.program.input,
+            envelope.data.get().as_bytes(),
+            DecodeOptions::default(),
+        ) {
+            for problem in problems {
+                let path = problem.source.as_deref().unwrap_or("$");
+                let entry = json!({"path": format!("$.data{}", &path[1..]), "message": problem.message});
+                if !errors.contains(&entry) {
+                    errors.push(entry);
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"error": "the event does not fit", "errors": errors})),
+        )
+            .into_response();
+    }
+    let data_tree: Option<serde_json::Value> = if routes.iter().any(|(_, r)| r.order_by.is_some()) {
+        serde_json::from_str(envelope.data.get()).ok()
+    } else {
+        None
+    };
+    let deliveries = routes
+        .iter()
+        .map(|(index, route)| {
+            let order_key = route.order_by.as_deref().and_then(|path| {
+                let mut node = data_tree.as_ref()?;
+                for part in path.trim_start_matches("$.").split('.') {
+                    node = node.get(part)?;
+                }
+                Some(match node {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                })
+            });
+            (*index, route.endpoint.clone(), order_key)
+        })
+        .collect();
+    let event = NewEvent {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant: tenant.id.clone(),
+        event_type: envelope.event_type.clone(),
+        idempotency_key: key,
+        body_sha256: hex::encode(Sha256::digest(&body)),
+        correlation_id: correlation_id.clone(),
+        business_key: envelope.business_key.clone(),
+        data: envelope.data.get().to_owned(),
+        keep_key_ms: i64::try_from(tenant.idempotency_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX),
+        deliveries,
+    };
+    match intake.store.accept(event).await {
+        Ok(Accepted::New(id)) => {
+            tracing::info!(tenant = %tenant.id, %correlation_id, event = %id, "accepted");
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(json!({"id": id, "correlation_id": correlation_id})),
+            )
+                .into_response()
+        }
+        Ok(Accepted::Duplicate(id)) => {
+            // The first answer again (its correlation id is in the store).
+            match intake.store.event(&tenant.id, &id).await {
+                Ok(Some(view)) => (
+                    StatusCode::ACCEPTED,
+                    [("idempotent-replayed", "true")],
+                    axum::Json(json!({"id": id, "correlation_id": view.correlation_id})),
+                )
+                    .into_response(),
+                _ => problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the first event under this key cannot be read",
+                ),
+            }
+        }
+        Ok(Accepted::Conflict(id)) => (
+            StatusCode::CONFLICT,
+            axum::Json(json!({
+                "error": "this Idempotency-Key was used for another body",
+                "id": id
+            })),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(tenant = %tenant.id, %correlation_id, %error, "not stored");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the event could not be stored; retry with the same key",
+            )
+        }
+    }
+}
+
+async fn get_event(State(intake): State<Arc<Intake>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let tenant = match tenant_of(&intake, &headers) {
+        Ok(tenant) => tenant,
+        Err(response) => return *response,
+    };
+    match intake.store.event(&tenant.id, &id).await {
+        Ok(Some(view)) => axum::Json(view).into_response(),
+        Ok(None) => problem(StatusCode::NOT_FOUND, format!("no event {id}")),
+        Err(error) => problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Find {
+    business_key: String,
+}
+
+async fn find_events(State(intake): State<Arc<Intake>>, headers: HeaderMap, Query(find): Query<Find>) -> Response {
+    let tenant = match tenant_of(&intake, &headers) {
+        Ok(tenant) => tenant,
+        Err(response) => return *response,
+    };
+    match intake
+        .store
+        .events_by_business_key(&tenant.id, &find.business_key)
+        .await
+    {
+        Ok(views) => axum::Json(json!({ "events": views })).into_response(),
+        Err(error) => problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+    }
+}

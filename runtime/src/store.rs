@@ -1,0 +1,467 @@
+//! The embedded durable store: SQLite in WAL mode with `synchronous=FULL`,
+//! written by one thread that commits queued writes in groups (one fsync
+//! for many requests), read through its own connection.
+//!
+//! It holds events (with their idempotency keys, kept for a while),
+//! deliveries (one per route an event takes), attempts, dead letters and
+//! the audit trail. An answer to a write is sent only after its group
+//! committed: an event acknowledged is an event on disk.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use tokio::sync::oneshot;
+
+/// Why the store could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("the store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer thread is gone (the store is shutting down).
+    #[error("the store is closed")]
+    Closed,
+    /// The group this write was in did not commit.
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+type Finish = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+/// A write: runs its SQL, says whether it succeeded, and gives the
+/// finisher that answers the caller once the group's fate is known.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
+
+/// The most writes committed together.
+const GROUP: usize = 512;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  type TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  business_key TEXT,
+  data TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_business ON events(tenant, business_key);
+CREATE TABLE IF NOT EXISTS idempotency (
+  tenant TEXT NOT NULL,
+  key TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  body_sha256 TEXT NOT NULL,
+  keep_until INTEGER NOT NULL,
+  PRIMARY KEY (tenant, key)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+  id INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL REFERENCES events(id),
+  tenant TEXT NOT NULL,
+  route INTEGER NOT NULL,
+  endpoint TEXT NOT NULL,
+  order_key TEXT,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  mapping_hash TEXT,
+  erp_document TEXT,
+  last_error TEXT,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS attempts (
+  delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+  number INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  http_status INTEGER,
+  detail TEXT,
+  PRIMARY KEY (delivery_id, number)
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  delivery_id INTEGER PRIMARY KEY REFERENCES deliveries(id),
+  reason TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  replayed_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  tenant TEXT NOT NULL,
+  event_id TEXT,
+  correlation_id TEXT,
+  action TEXT NOT NULL,
+  detail TEXT
+);
+";
+
+fn open(path: &Path) -> Result<Connection> {
+    let connection = Connection::open(path)?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    connection.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(connection)
+}
+
+/// The store.
+#[derive(Clone)]
+pub struct Store {
+    writer: mpsc::Sender<Job>,
+    reader: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+/// An event to accept.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    /// Its id.
+    pub id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The event type.
+    pub event_type: String,
+    /// The client's idempotency key.
+    pub idempotency_key: String,
+    /// SHA-256 of the request body (hex), to tell a retry from a misuse.
+    pub body_sha256: String,
+    /// The correlation id.
+    pub correlation_id: String,
+    /// A business reference to find it by (an invoice number).
+    pub business_key: Option<String>,
+    /// The event data (JSON).
+    pub data: String,
+    /// How long the idempotency key is kept, in milliseconds.
+    pub keep_key_ms: i64,
+    /// One delivery per route: (route index, endpoint, ordering key).
+    pub deliveries: Vec<(usize, String, Option<String>)>,
+}
+
+/// What accepting gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored now.
+    New(String),
+    /// The same key and body were accepted before: that event.
+    Duplicate(String),
+    /// The same key came with another body before: that event.
+    Conflict(String),
+}
+
+/// An event as its tenant may see it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EventView {
+    /// Its id.
+    pub id: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The correlation id.
+    pub correlation_id: String,
+    /// Its business reference.
+    pub business_key: Option<String>,
+    /// When it was accepted (RFC 3339).
+    pub received_at: String,
+    /// Its deliveries.
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// A delivery as its tenant may see it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeliveryView {
+    /// The endpoint.
+    pub endpoint: String,
+    /// `pending`, `delivered`, `dead`.
+    pub status: String,
+    /// The ERP's document id, once delivered.
+    pub erp_document: Option<String>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// Every attempt.
+    pub attempts: Vec<AttemptView>,
+}
+
+/// One attempt.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AttemptView {
+    /// 1, 2, …
+    pub number: i64,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// `delivered`, `retry`, `failed`.
+    pub outcome: String,
+    /// The ERP's HTTP status.
+    pub http_status: Option<i64>,
+    /// The ERP's answer or the error.
+    pub detail: Option<String>,
+}
+
+/// Milliseconds since the epoch now.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
+}
+
+impl Store {
+    /// Opens (creating) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        let writer_connection = open(path)?;
+        writer_connection.execute_batch(SCHEMA)?;
+        let reader = open(path)?;
+        let (sender, receiver) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("mapwright-store".to_owned())
+            .spawn(move || write_loop(writer_connection, receiver))
+            .map_err(|e| StoreError::NotCommitted(format!("cannot start the writer: {e}")))?;
+        Ok(Store {
+            writer: sender,
+            reader: Arc::new(Mutex::new(reader)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `job` in the writer's next group; its answer comes after the
+    /// group committed.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = oneshot::channel::<Result<T>>();
+        let boxed: Job = Box::new(move |connection: &Connection| {
+            let result = job(connection);
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |committed: std::result::Result<(), String>| {
+                let outcome = match (committed, result) {
+                    (_, Err(error)) => Err(error),
+                    (Ok(()), Ok(value)) => Ok(value),
+                    (Err(message), Ok(_)) => Err(StoreError::NotCommitted(message)),
+                };
+                let _ = reply.send(outcome);
+            });
+            (ok, finish)
+        });
+        self.writer.send(boxed).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs a read on the reader connection, off the async threads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let connection = reader.lock().map_err(|_| StoreError::Closed)?;
+            job(&connection)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Accepts an event durably, honouring its idempotency key.
+    pub async fn accept(&self, event: NewEvent) -> Result<Accepted> {
+        self.write(move |db| {
+            let now = now_ms();
+            let known: Option<(String, String, i64)> = db
+                .query_row(
+                    "SELECT event_id, body_sha256, keep_until FROM idempotency WHERE tenant = ?1 AND key = ?2",
+                    params![event.tenant, event.idempotency_key],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            if let Some((id, hash, keep_until)) = known {
+                if keep_until > now {
+                    return Ok(if hash == event.body_sha256 {
+                        Accepted::Duplicate(id)
+                    } else {
+                        Accepted::Conflict(id)
+                    });
+                }
+                db.execute(
+                    "DELETE FROM idempotency WHERE tenant = ?1 AND key = ?2",
+                    params![event.tenant, event.idempotency_key],
+                )?;
+            }
+            db.execute(
+                "INSERT INTO events (id, tenant, type, correlation_id, business_key, data, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    event.id,
+                    event.tenant,
+                    event.event_type,
+                    event.correlation_id,
+                    event.business_key,
+                    event.data,
+                    now
+                ],
+            )?;
+            db.execute(
+                "INSERT INTO idempotency (tenant, key, event_id, body_sha256, keep_until) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    event.tenant,
+                    event.idempotency_key,
+                    event.id,
+                    event.body_sha256,
+                    now.saturating_add(event.keep_key_ms)
+                ],
+            )?;
+            for (route, endpoint, order_key) in &event.deliveries {
+                db.execute(
+                    "INSERT INTO deliveries (event_id, tenant, route, endpoint, order_key, status, next_attempt_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+                    params![event.id, event.tenant, *route as i64, endpoint, order_key, now],
+                )?;
+            }
+            db.execute(
+                "INSERT INTO audit (at, tenant, event_id, correlation_id, action, detail) VALUES (?1, ?2, ?3, ?4, 'accepted', ?5)",
+                params![
+                    now,
+                    event.tenant,
+                    event.id,
+                    event.correlation_id,
+                    format!("{} with {} deliveries", event.event_type, event.deliveries.len())
+                ],
+            )?;
+            Ok(Accepted::New(event.id))
+        })
+        .await
+    }
+
+    /// The event `id` of `tenant` with its deliveries and attempts; `None`
+    /// when there is none for that tenant.
+    pub async fn event(&self, tenant: &str, id: &str) -> Result<Option<EventView>> {
+        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        self.read(move |db| event_view(db, &tenant, &id)).await
+    }
+
+    /// The events of `tenant` with business key `key`, newest first.
+    pub async fn events_by_business_key(&self, tenant: &str, key: &str) -> Result<Vec<EventView>> {
+        let (tenant, key) = (tenant.to_owned(), key.to_owned());
+        self.read(move |db| {
+            let mut statement = db.prepare(
+                "SELECT id FROM events WHERE tenant = ?1 AND business_key = ?2 ORDER BY received_at DESC LIMIT 100",
+            )?;
+            let ids: Vec<String> = statement
+                .query_map(params![tenant, key], |row| row.get(0))?
+                .collect::<std::result::Result<_, _>>()?;
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(view) = event_view(db, &tenant, &id)? {
+                    out.push(view);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Removes idempotency keys past their time; returns how many.
+    pub async fn purge_expired_keys(&self) -> Result<usize> {
+        self.write(|db| Ok(db.execute("DELETE FROM idempotency WHERE keep_until <= ?1", params![now_ms()])?))
+            .await
+    }
+}
+
+fn event_view(db: &Connection, tenant: &str, id: &str) -> Result<Option<EventView>> {
+    let row: Option<(String, String, String, Option<String>, i64)> = db
+        .query_row(
+            "SELECT id, type, correlation_id, business_key, received_at FROM events WHERE tenant = ?1 AND id = ?2",
+            params![tenant, id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+        )
+        .optional()?;
+    let Some((id, event_type, correlation_id, business_key, received_at)) = row else {
+        return Ok(None);
+    };
+    let mut statement = db.prepare(
+        "SELECT id, endpoint, status, erp_document, last_error FROM deliveries WHERE event_id = ?1 ORDER BY id",
+    )?;
+    let deliveries: Vec<(i64, DeliveryView)> = statement
+        .query_map(params![id], |row| {
+            Ok((
+                row.get(0)?,
+                DeliveryView {
+                    endpoint: row.get(1)?,
+                    status: row.get(2)?,
+                    erp_document: row.get(3)?,
+                    last_error: row.get(4)?,
+                    attempts: Vec::new(),
+                },
+            ))
+        })?
+        .collect::<std::result::Result<_, _>>()?;
+    let mut out = Vec::with_capacity(deliveries.len());
+    for (delivery_id, mut view) in deliveries {
+        let mut attempts = db.prepare(
+            "SELECT number, started_at, outcome, http_status, detail FROM attempts WHERE delivery_id = ?1 ORDER BY number",
+        )?;
+        view.attempts = attempts
+            .query_map(params![delivery_id], |row| {
+                Ok(AttemptView {
+                    number: row.get(0)?,
+                    started_at: rfc3339(row.get(1)?),
+                    outcome: row.get(2)?,
+                    http_status: row.get(3)?,
+                    detail: row.get(4)?,
+                })
+            })?
+            .collect::<std::result::Result<_, _>>()?;
+        out.push(view);
+    }
+    Ok(Some(EventView {
+        id,
+        event_type,
+        correlation_id,
+        business_key,
+        received_at: rfc3339(received_at),
+        deliveries: out,
+    }))
+}
+
+/// The writer: takes what is queued (up to [`GROUP`]), runs each in its own
+/// savepoint inside one transaction, commits, then answers them all.
+fn write_loop(connection: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < GROUP {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+            // The jobs are dropped unrun: each caller gets an error.
+            tracing::error!(message = %error, "the store could not begin a transaction");
+            continue;
+        }
+        let mut finishers = Vec::with_capacity(batch.len());
+        for job in batch {
+            let _ = connection.execute_batch("SAVEPOINT job");
+            let (ok, finish) = job(&connection);
+            if !ok {
+                // A failed job rolls back only its own changes.
+                let _ = connection.execute_batch("ROLLBACK TO job");
+            }
+            let _ = connection.execute_batch("RELEASE job");
+            finishers.push(finish);
+        }
+        let committed = connection.execute_batch("COMMIT").map_err(|error| error.to_string());
+        if let Err(message) = &committed {
+            tracing::error!(%message, "the store could not commit");
+            let _ = connection.execute_batch("ROLLBACK");
+        }
+        for finish in finishers {
+            finish(committed.clone());
+        }
+    }
+}
