@@ -1,12 +1,15 @@
 //! The Mapwright runtime, embedded in worker processes: tenants and their
-//! configuration ([`config`]), the intake API ([`intake`]) and the durable
-//! store ([`store`]). Routing, the dispatcher and the ERP adapters come
-//! next (see the issue tracker); what is not built says so instead of
-//! pretending.
+//! configuration ([`config`]), the intake API ([`intake`]), the durable
+//! store ([`store`]), the dispatcher that maps and delivers over HTTP with
+//! retries and dead letters ([`dispatch`]), and a simulated ERP for the
+//! demo and tests ([`sim`]). What is configured but not built (OAuth 2.0,
+//! non-HTTP endpoints) says so instead of pretending.
 //!
 //! Mappings run through the compiler library's [`Program`](mapwright_compiler::program::Program):
 //! the reference interpreter now, the JIT when it lands.
 
 pub mod config;
+pub mod dispatch;
 pub mod intake;
+pub mod sim;
 pub mod store;

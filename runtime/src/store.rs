@@ -372,6 +372,297 @@ impl Store {
     }
 }
 
+/// A delivery claimed for an attempt, with what it needs.
+#[derive(Clone, Debug)]
+pub struct Due {
+    /// The delivery.
+    pub delivery_id: i64,
+    /// Its event.
+    pub event_id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The route's index in the tenant's file.
+    pub route: usize,
+    /// The endpoint's name.
+    pub endpoint: String,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// The event's correlation id.
+    pub correlation_id: String,
+    /// The event data (JSON).
+    pub data: String,
+}
+
+/// How an attempt ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// The ERP took it.
+    Delivered {
+        /// Its HTTP status.
+        http_status: i64,
+        /// The document id it gave, if found.
+        erp_document: Option<String>,
+        /// SHA-256 of the mapping that made the payload.
+        mapping_hash: String,
+    },
+    /// It failed in a way worth trying again at `at_ms`.
+    Retry {
+        /// When to try again.
+        at_ms: i64,
+        /// The HTTP status, if the ERP answered.
+        http_status: Option<i64>,
+        /// What happened.
+        detail: String,
+    },
+    /// It failed for good: to the dead-letter queue with the reason.
+    Dead {
+        /// The HTTP status, if the ERP answered.
+        http_status: Option<i64>,
+        /// Why.
+        reason: String,
+    },
+    /// Not attempted now (posting window closed, circuit open): wait until
+    /// `at_ms` without counting an attempt.
+    Deferred {
+        /// When to look again.
+        at_ms: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A dead letter.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeadLetter {
+    /// The delivery.
+    pub delivery_id: i64,
+    /// Its event.
+    pub event_id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The endpoint.
+    pub endpoint: String,
+    /// Why it is dead.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Attempts made.
+    pub attempts: i64,
+}
+
+impl Store {
+    /// Claims up to `per_endpoint` due deliveries for each tenant's
+    /// endpoint (fair across tenants), leasing them for `lease_ms`: a
+    /// worker that dies leaves them to be claimed again when the lease
+    /// ends. A delivery with an ordering key waits for the earlier ones of
+    /// its entity.
+    pub async fn claim_due(&self, per_endpoint: usize, lease_ms: i64) -> Result<Vec<Due>> {
+        self.write(move |db| {
+            let now = now_ms();
+            let mut claim = db.prepare(
+                "UPDATE deliveries SET status = 'in_flight', next_attempt_at = ?1 + ?2, updated_at = ?1
+                 WHERE id IN (
+                   SELECT id FROM (
+                     SELECT d.id, ROW_NUMBER() OVER (PARTITION BY d.tenant, d.endpoint ORDER BY d.id) AS n
+                     FROM deliveries d
+                     WHERE d.status IN ('pending', 'in_flight') AND d.next_attempt_at <= ?1
+                       AND (d.order_key IS NULL OR NOT EXISTS (
+                         SELECT 1 FROM deliveries e
+                         WHERE e.tenant = d.tenant AND e.endpoint = d.endpoint AND e.order_key = d.order_key
+                           AND e.id < d.id AND e.status IN ('pending', 'in_flight')))
+                   ) WHERE n <= ?3)
+                 RETURNING id, event_id, tenant, route, endpoint, attempts",
+            )?;
+            let claimed: Vec<(i64, String, String, i64, String, i64)> = claim
+                .query_map(params![now, lease_ms, per_endpoint as i64], |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                    ))
+                })?
+                .collect::<std::result::Result<_, _>>()?;
+            let mut event = db.prepare("SELECT correlation_id, data FROM events WHERE id = ?1")?;
+            let mut out = Vec::with_capacity(claimed.len());
+            for (delivery_id, event_id, tenant, route, endpoint, attempts) in claimed {
+                let (correlation_id, data): (String, String) =
+                    event.query_row(params![event_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                out.push(Due {
+                    delivery_id,
+                    event_id,
+                    tenant,
+                    route: usize::try_from(route).unwrap_or(usize::MAX),
+                    endpoint,
+                    attempts,
+                    correlation_id,
+                    data,
+                });
+            }
+            out.sort_by_key(|d| d.delivery_id);
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Records how an attempt (started at `started_ms`) ended.
+    pub async fn finish(&self, due: &Due, started_ms: i64, outcome: Outcome) -> Result<()> {
+        let due = due.clone();
+        self.write(move |db| {
+            let now = now_ms();
+            let number = due.attempts + 1;
+            let attempt = |outcome: &str, status: Option<i64>, detail: &str| {
+                db.execute(
+                    "INSERT INTO attempts (delivery_id, number, started_at, finished_at, outcome, http_status, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![due.delivery_id, number, started_ms, now, outcome, status, detail],
+                )
+            };
+            let audit = |action: &str, detail: &str| {
+                db.execute(
+                    "INSERT INTO audit (at, tenant, event_id, correlation_id, action, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![now, due.tenant, due.event_id, due.correlation_id, action, detail],
+                )
+            };
+            match outcome {
+                Outcome::Delivered {
+                    http_status,
+                    erp_document,
+                    mapping_hash,
+                } => {
+                    attempt("delivered", Some(http_status), erp_document.as_deref().unwrap_or(""))?;
+                    db.execute(
+                        "UPDATE deliveries SET status = 'delivered', attempts = ?2, erp_document = ?3, mapping_hash = ?4,
+                         last_error = NULL, updated_at = ?5 WHERE id = ?1",
+                        params![due.delivery_id, number, erp_document, mapping_hash, now],
+                    )?;
+                    audit(
+                        "delivered",
+                        &format!(
+                            "{} to {} (mapping {mapping_hash}), document {}",
+                            due.delivery_id,
+                            due.endpoint,
+                            erp_document.as_deref().unwrap_or("-")
+                        ),
+                    )?;
+                }
+                Outcome::Retry {
+                    at_ms,
+                    http_status,
+                    detail,
+                } => {
+                    attempt("retry", http_status, &detail)?;
+                    db.execute(
+                        "UPDATE deliveries SET status = 'pending', attempts = ?2, next_attempt_at = ?3, last_error = ?4,
+                         updated_at = ?5 WHERE id = ?1",
+                        params![due.delivery_id, number, at_ms, detail, now],
+                    )?;
+                }
+                Outcome::Dead { http_status, reason } => {
+                    attempt("failed", http_status, &reason)?;
+                    db.execute(
+                        "UPDATE deliveries SET status = 'dead', attempts = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+                        params![due.delivery_id, number, reason, now],
+                    )?;
+                    db.execute(
+                        "INSERT OR REPLACE INTO dead_letters (delivery_id, reason, at, replayed_at) VALUES (?1, ?2, ?3, NULL)",
+                        params![due.delivery_id, reason, now],
+                    )?;
+                    audit("dead_letter", &reason)?;
+                }
+                Outcome::Deferred { at_ms, reason } => {
+                    db.execute(
+                        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, last_error = ?3, updated_at = ?4
+                         WHERE id = ?1",
+                        params![due.delivery_id, at_ms, reason, now],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Dead letters, of one tenant or all, oldest first.
+    pub async fn dead_letters(&self, tenant: Option<&str>) -> Result<Vec<DeadLetter>> {
+        let tenant = tenant.map(str::to_owned);
+        self.read(move |db| {
+            let mut statement = db.prepare(
+                "SELECT l.delivery_id, d.event_id, d.tenant, d.endpoint, l.reason, l.at, d.attempts
+                 FROM dead_letters l JOIN deliveries d ON d.id = l.delivery_id
+                 WHERE l.replayed_at IS NULL AND (?1 IS NULL OR d.tenant = ?1) ORDER BY l.at, l.delivery_id",
+            )?;
+            let rows = statement
+                .query_map(params![tenant], |row| {
+                    Ok(DeadLetter {
+                        delivery_id: row.get(0)?,
+                        event_id: row.get(1)?,
+                        tenant: row.get(2)?,
+                        endpoint: row.get(3)?,
+                        reason: row.get(4)?,
+                        at: rfc3339(row.get(5)?),
+                        attempts: row.get(6)?,
+                    })
+                })?
+                .collect::<std::result::Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Puts dead letters back in the queue (the current mapping will run):
+    /// one delivery, every one of a tenant, or all. Returns how many.
+    pub async fn replay(&self, tenant: Option<&str>, delivery_id: Option<i64>) -> Result<usize> {
+        let tenant = tenant.map(str::to_owned);
+        self.write(move |db| {
+            let now = now_ms();
+            let ids: Vec<i64> = {
+                let mut statement = db.prepare(
+                    "SELECT l.delivery_id FROM dead_letters l JOIN deliveries d ON d.id = l.delivery_id
+                     WHERE l.replayed_at IS NULL AND (?1 IS NULL OR d.tenant = ?1) AND (?2 IS NULL OR d.id = ?2)",
+                )?;
+                statement
+                    .query_map(params![tenant, delivery_id], |row| row.get(0))?
+                    .collect::<std::result::Result<_, _>>()?
+            };
+            for id in &ids {
+                db.execute(
+                    "UPDATE dead_letters SET replayed_at = ?2 WHERE delivery_id = ?1",
+                    params![id, now],
+                )?;
+                db.execute(
+                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
+                    params![id, now],
+                )?;
+                db.execute(
+                    "INSERT INTO audit (at, tenant, event_id, correlation_id, action, detail)
+                     SELECT ?2, d.tenant, d.event_id, e.correlation_id, 'replay', 'delivery ' || d.id
+                     FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?1",
+                    params![id, now],
+                )?;
+            }
+            Ok(ids.len())
+        })
+        .await
+    }
+
+    /// Counts of deliveries by tenant, endpoint and status.
+    pub async fn counts(&self) -> Result<Vec<(String, String, String, i64)>> {
+        self.read(|db| {
+            let mut statement = db.prepare(
+                "SELECT tenant, endpoint, status, COUNT(*) FROM deliveries GROUP BY tenant, endpoint, status ORDER BY 1, 2, 3",
+            )?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+                .collect::<std::result::Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
 fn event_view(db: &Connection, tenant: &str, id: &str) -> Result<Option<EventView>> {
     let row: Option<(String, String, String, Option<String>, i64)> = db
         .query_row(

@@ -1,0 +1,479 @@
+//! The dispatcher: takes due deliveries from the store, fairly across
+//! tenants (a few per tenant and endpoint each round), maps each event with
+//! its route's mapping and sends the payload to the endpoint, within the
+//! endpoint's posting window, rate limit, concurrency cap and circuit
+//! breaker; then records the outcome: delivered, retried later with
+//! exponential backoff and jitter (honouring `Retry-After`), or
+//! dead-lettered with the reason (mapping errors, 4xx other than 408/429,
+//! attempts used up).
+//!
+//! Delivery is at least once: a worker that dies mid-attempt leaves its
+//! lease to run out, and the delivery is tried again, with the same
+//! `Idempotency-Key` (event id and route) so the ERP can tell.
+
+use crate::config::{Auth, Config, Endpoint, Route, Tenant};
+use crate::store::{Due, Outcome, Store, now_ms};
+use mapwright_compiler::program::Framing;
+use mapwright_compiler::wire::json_in::DecodeOptions;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+
+/// How long a claimed delivery is leased to its worker.
+const LEASE_MS: i64 = 60_000;
+/// Deliveries claimed per tenant and endpoint per round.
+const PER_ENDPOINT: usize = 16;
+/// Consecutive failures that open an endpoint's circuit.
+const BREAKER_THRESHOLD: u32 = 5;
+/// How long an open circuit stays open before one trial request.
+const BREAKER_OPEN_MS: i64 = 30_000;
+
+/// Per tenant and endpoint: the concurrency cap, the token bucket, the
+/// circuit breaker and SAP's CSRF session.
+struct EndpointState {
+    permits: Arc<Semaphore>,
+    bucket: Mutex<Bucket>,
+    breaker: Mutex<Breaker>,
+    csrf: tokio::sync::Mutex<Option<CsrfSession>>,
+}
+
+struct Bucket {
+    rate: Option<f64>,
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl Bucket {
+    /// How long to wait before a request may go (taking its token).
+    fn take(&mut self) -> Duration {
+        let Some(rate) = self.rate else {
+            return Duration::ZERO;
+        };
+        let now = std::time::Instant::now();
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * rate).min(rate.max(1.0));
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / rate)
+        }
+    }
+}
+
+#[derive(Default)]
+struct Breaker {
+    failures: u32,
+    open_until: i64,
+}
+
+#[derive(Clone)]
+struct CsrfSession {
+    token: String,
+    cookies: String,
+}
+
+/// The dispatcher.
+pub struct Dispatcher {
+    store: Store,
+    config: Arc<RwLock<Arc<Config>>>,
+    client: reqwest::Client,
+    endpoints: Mutex<HashMap<(String, String), Arc<EndpointState>>>,
+    /// Woken when new work may be due (an event was accepted).
+    pub wake: Arc<Notify>,
+}
+
+/// What a finished round did, for tests and the demo.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Deliveries attempted.
+    pub attempted: usize,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `store` for the tenants of `config`.
+    pub fn new(store: Store, config: Arc<RwLock<Arc<Config>>>) -> Result<Arc<Dispatcher>, String> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Arc::new(Dispatcher {
+            store,
+            config,
+            client,
+            endpoints: Mutex::new(HashMap::new()),
+            wake: Arc::new(Notify::new()),
+        }))
+    }
+
+    fn state(&self, tenant: &str, endpoint: &Endpoint) -> Arc<EndpointState> {
+        let mut map = match self.endpoints.lock() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry((tenant.to_owned(), endpoint.name.clone()))
+            .or_insert_with(|| {
+                Arc::new(EndpointState {
+                    permits: Arc::new(Semaphore::new(endpoint.max_concurrency as usize)),
+                    bucket: Mutex::new(Bucket {
+                        rate: endpoint.rate_per_second,
+                        tokens: endpoint.rate_per_second.unwrap_or(1.0).max(1.0),
+                        last: std::time::Instant::now(),
+                    }),
+                    breaker: Mutex::new(Breaker::default()),
+                    csrf: tokio::sync::Mutex::new(None),
+                })
+            })
+            .clone()
+    }
+
+    /// Runs until `stop` is notified: claims due deliveries and attempts
+    /// them, each in its own task.
+    pub async fn run(self: Arc<Self>, stop: Arc<Notify>) {
+        loop {
+            let round = self.clone().round().await;
+            if round.attempted == 0 {
+                tokio::select! {
+                    () = stop.notified() => return,
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+            } else if tokio::time::timeout(Duration::ZERO, stop.notified()).await.is_ok() {
+                return;
+            }
+        }
+    }
+
+    /// One round: claims what is due and attempts it; returns when every
+    /// attempt of the round has finished.
+    pub async fn round(self: Arc<Self>) -> Round {
+        let due = match self.store.claim_due(PER_ENDPOINT, LEASE_MS).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "cannot claim deliveries");
+                return Round::default();
+            }
+        };
+        let attempted = due.len();
+        let mut tasks = Vec::with_capacity(due.len());
+        for item in due {
+            let this = self.clone();
+            tasks.push(tokio::spawn(async move { this.attempt(item).await }));
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+        Round { attempted }
+    }
+
+    async fn attempt(&self, due: Due) {
+        let started = now_ms();
+        let config = match self.config.read() {
+            Ok(config) => config.clone(),
+            Err(_) => return,
+        };
+        let outcome = match config.tenants.get(&due.tenant) {
+            None => Outcome::Dead {
+                http_status: None,
+                reason: format!("tenant `{}` is no longer configured", due.tenant),
+            },
+            Some(tenant) => self.deliver(tenant, &due).await,
+        };
+        let kind = match &outcome {
+            Outcome::Delivered { .. } => "delivered",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Dead { .. } => "dead_letter",
+            Outcome::Deferred { .. } => "deferred",
+        };
+        tracing::info!(
+            tenant = %due.tenant,
+            correlation_id = %due.correlation_id,
+            event = %due.event_id,
+            endpoint = %due.endpoint,
+            attempt = due.attempts + 1,
+            outcome = kind,
+            "delivery attempt"
+        );
+        if let Err(error) = self.store.finish(&due, started, outcome).await {
+            // The lease runs out and the delivery is tried again.
+            tracing::error!(%error, delivery = due.delivery_id, "cannot record the outcome");
+        }
+    }
+
+    async fn deliver(&self, tenant: &Tenant, due: &Due) -> Outcome {
+        let Some(route) = tenant.routes.get(due.route) else {
+            return Outcome::Dead {
+                http_status: None,
+                reason: format!("route {} is no longer in the tenant's configuration", due.route),
+            };
+        };
+        let Some(endpoint) = tenant.endpoints.get(&route.endpoint) else {
+            return Outcome::Dead {
+                http_status: None,
+                reason: format!("endpoint `{}` is no longer configured", route.endpoint),
+            };
+        };
+        let now = now_ms();
+        if let Some(window) = &endpoint.posting_window
+            && let Ok(at) = jiff::Timestamp::from_millisecond(now)
+            && !window.is_open(at)
+        {
+            return Outcome::Deferred {
+                at_ms: window.next_open(at).as_millisecond(),
+                reason: format!(
+                    "posting window {}-{} {} closed",
+                    window.start, window.end, window.zone_name
+                ),
+            };
+        }
+        let state = self.state(&tenant.id, endpoint);
+        {
+            let breaker = state.breaker.lock().map_or(0, |b| b.open_until);
+            if breaker > now {
+                return Outcome::Deferred {
+                    at_ms: breaker,
+                    reason: "the endpoint's circuit is open after repeated failures".to_owned(),
+                };
+            }
+        }
+        // Map first: a mapping error is permanent and needs no permit.
+        let payload = match map(route, &due.data) {
+            Ok(payload) => payload,
+            Err(reason) => {
+                return Outcome::Dead {
+                    http_status: None,
+                    reason,
+                };
+            }
+        };
+        let Ok(_permit) = state.permits.clone().acquire_owned().await else {
+            return retry_later(endpoint, due, None, "shutting down".to_owned(), None);
+        };
+        let wait = state.bucket.lock().map_or(Duration::ZERO, |mut b| b.take());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let outcome = self.send(endpoint, &state, route, due, payload).await;
+        if let Ok(mut breaker) = state.breaker.lock() {
+            match &outcome {
+                Outcome::Retry { .. } => {
+                    breaker.failures += 1;
+                    if breaker.failures >= BREAKER_THRESHOLD {
+                        breaker.open_until = now_ms() + BREAKER_OPEN_MS;
+                        breaker.failures = 0;
+                        tracing::warn!(tenant = %tenant.id, endpoint = %endpoint.name, "circuit opened");
+                    }
+                }
+                _ => breaker.failures = 0,
+            }
+        }
+        outcome
+    }
+
+    async fn send(
+        &self,
+        endpoint: &Endpoint,
+        state: &EndpointState,
+        route: &Route,
+        due: &Due,
+        payload: Vec<u8>,
+    ) -> Outcome {
+        let mut csrf_refreshed = false;
+        loop {
+            let mut request = self
+                .client
+                .post(&endpoint.url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .header("x-correlation-id", &due.correlation_id)
+                .header("idempotency-key", format!("{}:{}", due.event_id, due.route))
+                .body(payload.clone());
+            request = match authorize(request, &endpoint.auth) {
+                Ok(request) => request,
+                Err(reason) => return retry_later(endpoint, due, None, reason, None),
+            };
+            if endpoint.sap_csrf {
+                let session = match self.csrf_session(endpoint, state, csrf_refreshed).await {
+                    Ok(session) => session,
+                    Err(reason) => return retry_later(endpoint, due, None, reason, None),
+                };
+                request = request
+                    .header("x-csrf-token", session.token)
+                    .header("cookie", session.cookies);
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(error) => {
+                    let what = if error.is_timeout() { "timed out" } else { "failed" };
+                    return retry_later(endpoint, due, None, format!("the request {what}: {error}"), None);
+                }
+            };
+            let status = response.status().as_u16();
+            let csrf_required = response
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("required"));
+            if status == 403 && endpoint.sap_csrf && csrf_required && !csrf_refreshed {
+                csrf_refreshed = true;
+                continue;
+            }
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = response.text().await.unwrap_or_default();
+            let detail: String = body.chars().take(2000).collect();
+            return match status {
+                200..=299 => Outcome::Delivered {
+                    http_status: i64::from(status),
+                    erp_document: document_id(location.as_deref(), &body),
+                    mapping_hash: route.mapping_hash.clone(),
+                },
+                408 | 429 | 500..=599 => retry_later(endpoint, due, Some(status), detail, retry_after),
+                _ => Outcome::Dead {
+                    http_status: Some(i64::from(status)),
+                    reason: format!("the ERP refused it ({status}): {detail}"),
+                },
+            };
+        }
+    }
+
+    /// SAP's CSRF handshake: `x-csrf-token: fetch` on a GET, keep the token
+    /// and the session cookies; fetched again when `refresh`.
+    async fn csrf_session(
+        &self,
+        endpoint: &Endpoint,
+        state: &EndpointState,
+        refresh: bool,
+    ) -> Result<CsrfSession, String> {
+        let mut session = state.csrf.lock().await;
+        if !refresh && let Some(existing) = session.as_ref() {
+            return Ok(existing.clone());
+        }
+        let request = authorize(
+            self.client.get(&endpoint.url).header("x-csrf-token", "fetch"),
+            &endpoint.auth,
+        )?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("the CSRF token fetch failed: {e}"))?;
+        let token = response
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the CSRF token fetch answered {} without a token", response.status()))?;
+        let cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let fresh = CsrfSession { token, cookies };
+        *session = Some(fresh.clone());
+        Ok(fresh)
+    }
+}
+
+/// Maps the event data with the route's mapping (as a file: XML indented,
+/// CSV with its header).
+fn map(route: &Route, data: &str) -> Result<Vec<u8>, String> {
+    let interpreter = route
+        .program
+        .interpreter(&route.params, route.tables.clone())
+        .map_err(|e| format!("the mapping cannot start: {e}"))?;
+    let mut out = Vec::new();
+    route
+        .program
+        .run_event(
+            &interpreter,
+            data.as_bytes(),
+            DecodeOptions::default(),
+            Framing::File,
+            &mut out,
+        )
+        .map_err(|errors| {
+            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            format!("the mapping failed: {}", text.join("; "))
+        })?;
+    Ok(out)
+}
+
+fn authorize(request: reqwest::RequestBuilder, auth: &Auth) -> Result<reqwest::RequestBuilder, String> {
+    Ok(match auth {
+        Auth::None => request,
+        Auth::Bearer { token } => request.bearer_auth(token.resolve()?),
+        Auth::Basic { user, password } => request.basic_auth(user, Some(password.resolve()?)),
+        Auth::OAuth2 { .. } => {
+            return Err(
+                "OAuth 2.0 client credentials are configured but not implemented yet in this runtime".to_owned(),
+            );
+        }
+    })
+}
+
+/// A retry at the next backoff (or `Retry-After`), or a dead letter when
+/// the attempts are used up.
+fn retry_later(
+    endpoint: &Endpoint,
+    due: &Due,
+    status: Option<u16>,
+    detail: String,
+    retry_after: Option<u64>,
+) -> Outcome {
+    let attempt = u32::try_from(due.attempts + 1).unwrap_or(u32::MAX);
+    if attempt >= endpoint.retry.max_attempts {
+        return Outcome::Dead {
+            http_status: status.map(i64::from),
+            reason: format!("gave up after {attempt} attempts; the last: {detail}"),
+        };
+    }
+    let base = endpoint
+        .retry
+        .initial_backoff_ms
+        .saturating_mul(1u64 << (attempt - 1).min(20))
+        .min(endpoint.retry.max_backoff_ms);
+    // Full jitter between half and all of the backoff.
+    let random = u64::from(uuid::Uuid::new_v4().as_bytes()[0]);
+    let jittered = base / 2 + base / 2 * random / 255;
+    let wait = match retry_after {
+        Some(seconds) => seconds.saturating_mul(1000).max(jittered),
+        None => jittered,
+    };
+    Outcome::Retry {
+        at_ms: now_ms().saturating_add(i64::try_from(wait).unwrap_or(i64::MAX)),
+        http_status: status.map(i64::from),
+        detail,
+    }
+}
+
+/// The document id an ERP answered with: the last segment of `Location`
+/// (`…/A_SupplierInvoice(SupplierInvoice='5105600001',…)`), or in an OData
+/// v2 body the first text value of `d`, or a top-level `id` or `name`.
+fn document_id(location: Option<&str>, body: &str) -> Option<String> {
+    if let Some(location) = location {
+        return location.rsplit('/').next().map(str::to_owned);
+    }
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    if let Some(d) = value.get("d").and_then(|d| d.as_object()) {
+        return d
+            .iter()
+            .find_map(|(k, v)| (!k.starts_with("__")).then(|| v.as_str().map(str::to_owned)).flatten());
+    }
+    ["id", "name"]
+        .iter()
+        .find_map(|k| value.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
+}

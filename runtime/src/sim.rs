@@ -1,0 +1,199 @@
+//! A simulated ERP for the demo and the tests: an OData-style endpoint
+//! with SAP's CSRF handshake that checks each payload against the target
+//! schema's shape (known fields, required fields, `{"results": [...]}`
+//! navigations), answers with document numbers, remembers idempotency keys
+//! (so duplicates are counted, not created twice), and fails on demand:
+//! every n-th request with 503, with 429 and `Retry-After`, or down.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mapwright_compiler::wire::shape::{RecordShape, Shape, Shapes, Wire};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A simulated ERP and what it saw.
+pub struct SimErp {
+    /// The payload shape it accepts (`None`: any JSON).
+    pub shapes: Option<Shapes>,
+    /// Answer every n-th write with 503 (0: never).
+    pub fail_every: u64,
+    /// Answer every n-th write with 429 and `Retry-After: 1` (0: never).
+    pub throttle_every: u64,
+    /// Refuse every connection-level request with 503 while set.
+    pub down: AtomicBool,
+    /// Write requests received.
+    pub received: AtomicU64,
+    /// Requests that repeated a key already created (not created again).
+    pub duplicates: AtomicU64,
+    /// Payloads refused as not fitting the schema.
+    pub rejected: AtomicU64,
+    /// Documents created, by idempotency key.
+    pub created: Mutex<HashMap<String, String>>,
+    csrf_token: String,
+}
+
+impl SimErp {
+    /// A simulated ERP checking payloads against `shapes`.
+    pub fn new(shapes: Option<Shapes>, fail_every: u64, throttle_every: u64) -> Arc<SimErp> {
+        Arc::new(SimErp {
+            shapes,
+            fail_every,
+            throttle_every,
+            down: AtomicBool::new(false),
+            received: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            created: Mutex::new(HashMap::new()),
+            csrf_token: uuid::Uuid::new_v4().simple().to_string(),
+        })
+    }
+
+    /// Documents created so far.
+    pub fn documents(&self) -> usize {
+        self.created.lock().map_or(0, |c| c.len())
+    }
+
+    /// Serves on `127.0.0.1` at a free port; returns its base URL.
+    pub async fn start(self: &Arc<Self>) -> std::io::Result<String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let app = Router::new().fallback(handle).with_state(self.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(format!("http://{address}"))
+    }
+}
+
+async fn handle(
+    State(sim): State<Arc<SimErp>>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if sim.down.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if method == axum::http::Method::GET {
+        if header("x-csrf-token").eq_ignore_ascii_case("fetch") {
+            return (
+                StatusCode::OK,
+                [
+                    ("x-csrf-token", sim.csrf_token.clone()),
+                    ("set-cookie", format!("SAP_SESSIONID_SIM={}; path=/", sim.csrf_token)),
+                ],
+                "",
+            )
+                .into_response();
+        }
+        return (StatusCode::OK, axum::Json(json!({"d": {"results": []}}))).into_response();
+    }
+    let n = sim.received.fetch_add(1, Ordering::SeqCst) + 1;
+    if header("x-csrf-token") != sim.csrf_token || !header("cookie").contains(&sim.csrf_token) {
+        return (
+            StatusCode::FORBIDDEN,
+            [("x-csrf-token", "Required")],
+            "CSRF token validation failed",
+        )
+            .into_response();
+    }
+    if sim.fail_every > 0 && n % sim.fail_every == 0 {
+        return (StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable").into_response();
+    }
+    if sim.throttle_every > 0 && n % sim.throttle_every == 0 {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "slow down").into_response();
+    }
+    let payload: Value = match serde_json::from_slice(&body) {
+        Ok(payload) => payload,
+        Err(error) => return odata_error(StatusCode::BAD_REQUEST, &format!("malformed JSON: {error}")),
+    };
+    if let Some(shapes) = &sim.shapes
+        && let Some(root) = shapes.root()
+    {
+        let mut problems = Vec::new();
+        check(shapes, root, &payload, "$", &mut problems);
+        if !problems.is_empty() {
+            sim.rejected.fetch_add(1, Ordering::SeqCst);
+            return odata_error(StatusCode::BAD_REQUEST, &problems.join("; "));
+        }
+    }
+    let key = header("idempotency-key").to_owned();
+    let Ok(mut created) = sim.created.lock() else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "poisoned").into_response();
+    };
+    let document = match created.get(&key) {
+        Some(existing) => {
+            sim.duplicates.fetch_add(1, Ordering::SeqCst);
+            existing.clone()
+        }
+        None => {
+            let number = format!("51056{:05}", created.len() + 1);
+            created.insert(key, number.clone());
+            number
+        }
+    };
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({"d": {"SupplierInvoice": document, "FiscalYear": "2025"}})),
+    )
+        .into_response()
+}
+
+fn odata_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"code": "SIM/001", "message": {"lang": "en", "value": message}}})),
+    )
+        .into_response()
+}
+
+/// Checks a payload against a record shape: no unknown keys, every
+/// required field present, navigations wrapped as `{"results": [...]}`.
+fn check(shapes: &Shapes, record: &RecordShape, value: &Value, path: &str, problems: &mut Vec<String>) {
+    let Some(object) = value.as_object() else {
+        problems.push(format!("{path}: not an object"));
+        return;
+    };
+    for key in object.keys() {
+        if !record.by_key.contains_key(key) {
+            problems.push(format!("{path}.{key}: not a property of {}", record.name));
+        }
+    }
+    for field in &record.fields {
+        let here = format!("{path}.{}", field.key);
+        match object.get(&field.key) {
+            None if field.required => problems.push(format!("{here}: required")),
+            None => {}
+            Some(value) => {
+                if let Shape::List(element) = &field.shape {
+                    let items = if field.wire == Wire::ODataResults {
+                        value.get("results").and_then(Value::as_array)
+                    } else {
+                        value.as_array()
+                    };
+                    let Some(items) = items else {
+                        problems.push(format!("{here}: not a list in its wire form"));
+                        continue;
+                    };
+                    if let Shape::Record(index) = element.as_ref()
+                        && let Some(inner) = shapes.records.get(*index)
+                    {
+                        for (i, item) in items.iter().enumerate() {
+                            check(shapes, inner, item, &format!("{here}[{i}]"), problems);
+                        }
+                    }
+                } else if let Shape::Record(index) = &field.shape
+                    && let Some(inner) = shapes.records.get(*index)
+                {
+                    check(shapes, inner, value, &here, problems);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Delivery end to end against simulated ERPs: events accepted through the
+//! intake are mapped and posted with SAP's CSRF handshake, retried through
+//! 503s and 429s until delivered exactly once per idempotency key,
+//! dead-lettered when the mapping fails or the ERP refuses the payload,
+//! held while the posting window is closed, and one tenant's outage does
+//! not slow another tenant down.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use mapwright_runtime::config::{load_dir, token_hash};
+use mapwright_runtime::dispatch::Dispatcher;
+use mapwright_runtime::intake::{Intake, router};
+use mapwright_runtime::sim::SimErp;
+use mapwright_runtime::store::Store;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tower::ServiceExt;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mapwright-dl-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    dir
+}
+
+fn tenant(dir: &Path, id: &str, url: &str, extra: &str) {
+    std::fs::write(dir.join("tenants").join(format!("{id}.secret")), "s3cr3t\n").unwrap();
+    let text = format!(
+        r#"id = "{id}"
+[intake]
+token_sha256 = "{hash}"
+
+[[routes]]
+event = "invoice.created"
+mapping = "{map}"
+endpoint = "sap"
+params = {{ company_code = "1010" }}
+tables_file = "{tables}"
+
+[endpoints.sap]
+kind = "http_json"
+url = "{url}/sap/opu/odata/sap/API_SUPPLIERINVOICE_PROCESS_SRV/A_SupplierInvoice"
+auth = {{ kind = "basic", user = "RFC", password = "file:{id}.secret" }}
+sap_csrf = true
+max_concurrency = 4
+retry = {{ max_attempts = 6, initial_backoff_ms = 20, max_backoff_ms = 200 }}
+{extra}
+"#,
+        hash = token_hash(&format!("{id}-token")),
+        map = examples().join("invoice_to_sap/invoice_to_sap.map").display(),
+        tables = examples().join("invoice_to_sap/tenant_acme/tables.toml").display(),
+    );
+    std::fs::write(dir.join("tenants").join(format!("{id}.toml")), text).unwrap();
+}
+
+struct Setup {
+    intake: Arc<Intake>,
+    dispatcher: Arc<Dispatcher>,
+    store: Store,
+}
+
+fn start(dir: &Path) -> Setup {
+    let config = Arc::new(RwLock::new(Arc::new(
+        load_dir(&dir.join("tenants"), None).unwrap_or_else(|e| panic!("{e:?}")),
+    )));
+    let store = Store::open(&dir.join("store.db")).unwrap();
+    let intake = Arc::new(Intake {
+        config: RwLock::new(config.read().unwrap().clone()),
+        store: store.clone(),
+    });
+    let dispatcher = Dispatcher::new(store.clone(), config).unwrap();
+    Setup {
+        intake,
+        dispatcher,
+        store,
+    }
+}
+
+fn invoice(number: usize, supplier: &str) -> Value {
+    let mut value: Value = serde_json::from_slice(
+        &std::fs::read(examples().join("invoice_to_sap/invoice_to_sap.tests/de_supplier_invoice/input.json")).unwrap(),
+    )
+    .unwrap();
+    value["number"] = format!("RE-{number:06}").into();
+    value["supplier"]["id"] = supplier.into();
+    value
+}
+
+async fn accept(setup: &Setup, tenant: &str, key: &str, data: Value) -> String {
+    let request = Request::post("/v1/events")
+        .header("authorization", format!("Bearer {tenant}-token"))
+        .header("idempotency-key", key)
+        .body(Body::from(json!({"type": "invoice.created", "data": data}).to_string()))
+        .unwrap();
+    let response = router(setup.intake.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let value: Value = serde_json::from_slice(&bytes).unwrap();
+    value["id"].as_str().unwrap().to_owned()
+}
+
+/// Runs dispatcher rounds until nothing is pending or the deadline passes.
+async fn drain(setup: &Setup, seconds: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    while tokio::time::Instant::now() < deadline {
+        setup.dispatcher.clone().round().await;
+        let counts = setup.store.counts().await.unwrap();
+        if !counts
+            .iter()
+            .any(|(_, _, status, n)| *n > 0 && (status == "pending" || status == "in_flight"))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn shapes_of_the_sap_mapping() -> mapwright_compiler::wire::shape::Shapes {
+    let file = examples().join("invoice_to_sap/invoice_to_sap.map");
+    let checked = mapwright_project::check_file(&file, None).unwrap();
+    mapwright_project::program(&checked, &file, None).unwrap().output
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_delivered_once_through_503s_and_429s() {
+    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 3, 5);
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("faults");
+    tenant(&dir, "acme", &url, "");
+    let setup = start(&dir);
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        ids.push(accept(&setup, "acme", &format!("k{n}"), invoice(n, "SUP-DE-001")).await);
+    }
+    drain(&setup, 30).await;
+    assert_eq!(sim.documents(), 20, "rejected: {}", sim.rejected.load(Ordering::SeqCst));
+    assert_eq!(sim.rejected.load(Ordering::SeqCst), 0);
+    assert!(sim.received.load(Ordering::SeqCst) > 20, "no fault was injected");
+    for id in &ids {
+        let event = setup.store.event("acme", id).await.unwrap().unwrap();
+        let delivery = &event.deliveries[0];
+        assert_eq!(delivery.status, "delivered", "{event:?}");
+        assert!(delivery.erp_document.as_deref().unwrap().starts_with("51056"));
+        assert_eq!(delivery.attempts.last().unwrap().outcome, "delivered");
+    }
+    assert!(setup.store.dead_letters(None).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mapping_failures_and_refusals_go_to_the_dead_letter_queue() {
+    // This ERP expects a purchase order: a supplier invoice does not fit.
+    let file = examples().join("requisition_to_sap_po/requisition_to_sap_po.map");
+    let checked = mapwright_project::check_file(&file, None).unwrap();
+    let other = mapwright_project::program(&checked, &file, None).unwrap().output;
+    let sim = SimErp::new(Some(other), 0, 0);
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("dead");
+    tenant(&dir, "acme", &url, "");
+    let setup = start(&dir);
+    accept(&setup, "acme", "unknown-supplier", invoice(1, "SUP-UNKNOWN")).await;
+    accept(&setup, "acme", "refused", invoice(2, "SUP-DE-001")).await;
+    drain(&setup, 10).await;
+    let dead = setup.store.dead_letters(Some("acme")).await.unwrap();
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    assert!(
+        dead.iter().any(|d| d
+            .reason
+            .contains("$.supplier.id → $.InvoicingParty: supplier not yet in SAP")),
+        "{dead:?}"
+    );
+    assert!(
+        dead.iter()
+            .any(|d| d.reason.contains("the ERP refused it (400)") && d.reason.contains("not a property")),
+        "{dead:?}"
+    );
+    assert_eq!(sim.documents(), 0);
+    // Replay puts them back in the queue (they fail again: nothing changed).
+    assert_eq!(setup.store.replay(Some("acme"), None).await.unwrap(), 2);
+    assert!(setup.store.dead_letters(Some("acme")).await.unwrap().is_empty());
+    drain(&setup, 10).await;
+    assert_eq!(setup.store.dead_letters(Some("acme")).await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenants_outage_does_not_delay_another() {
+    let down = SimErp::new(None, 0, 0);
+    down.down.store(true, Ordering::SeqCst);
+    let up = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    let (down_url, up_url) = (down.start().await.unwrap(), up.start().await.unwrap());
+    let dir = temp_dir("isolation");
+    tenant(&dir, "acme", &down_url, "");
+    tenant(&dir, "globex", &up_url, "");
+    let setup = start(&dir);
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        accept(&setup, "acme", &format!("a{n}"), invoice(n, "SUP-DE-001")).await;
+        ids.push(accept(&setup, "globex", &format!("g{n}"), invoice(n, "SUP-DE-001")).await);
+    }
+    // One round: every globex event goes on its first attempt.
+    setup.dispatcher.clone().round().await;
+    for id in &ids {
+        let event = setup.store.event("globex", id).await.unwrap().unwrap();
+        assert_eq!(event.deliveries[0].status, "delivered");
+        assert_eq!(event.deliveries[0].attempts.len(), 1);
+    }
+    assert_eq!(up.documents(), 10);
+    let counts = setup.store.counts().await.unwrap();
+    assert!(
+        counts
+            .iter()
+            .any(|(t, _, s, n)| t == "acme" && s == "pending" && *n == 10),
+        "{counts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_posting_window_holds_deliveries_without_attempts() {
+    let sim = SimErp::new(None, 0, 0);
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("window");
+    // A one-hour window starting two hours from now (UTC).
+    let now = jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::now());
+    let open = (now.hour() as u16 + 2) % 24;
+    let window = format!("posting_window = \"{open:02}:00-{:02}:00 UTC\"", (open + 1) % 24);
+    tenant(&dir, "acme", &url, &window);
+    let setup = start(&dir);
+    let id = accept(&setup, "acme", "w1", invoice(1, "SUP-DE-001")).await;
+    setup.dispatcher.clone().round().await;
+    let event = setup.store.event("acme", &id).await.unwrap().unwrap();
+    assert_eq!(event.deliveries[0].status, "pending");
+    assert!(event.deliveries[0].attempts.is_empty());
+    assert!(
+        event.deliveries[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("posting window")
+    );
+    assert_eq!(sim.received.load(Ordering::SeqCst), 0);
+}
