@@ -28,8 +28,11 @@ use std::sync::{Arc, RwLock};
 
 /// What the intake needs.
 pub struct Intake {
-    /// The current configuration (swapped whole on reload).
-    pub config: RwLock<Arc<Config>>,
+    /// The current configuration (swapped whole on reload; shared with the
+    /// dispatcher).
+    pub config: Arc<RwLock<Arc<Config>>>,
+    /// Woken when an event was accepted (the dispatcher's wake-up).
+    pub accepted: Arc<tokio::sync::Notify>,
     /// The durable store.
     pub store: Store,
 }
@@ -43,6 +46,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
         .route("/v1/events", post(post_event).get(find_events))
         .route("/v1/events/{id}", get(get_event))
         .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(intake)
 }
@@ -184,6 +188,7 @@ async fn post_event(State(intake): State<Arc<Intake>>, headers: HeaderMap, body:
     match intake.store.accept(event).await {
         Ok(Accepted::New(id)) => {
             tracing::info!(tenant = %tenant.id, %correlation_id, event = %id, "accepted");
+            intake.accepted.notify_one();
             (
                 StatusCode::ACCEPTED,
                 axum::Json(json!({"id": id, "correlation_id": correlation_id})),
@@ -253,4 +258,22 @@ async fn find_events(State(intake): State<Arc<Intake>>, headers: HeaderMap, Quer
         Ok(views) => axum::Json(json!({ "events": views })).into_response(),
         Err(error) => problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }
+}
+
+/// Prometheus text: deliveries by tenant, endpoint and status, and dead
+/// letters waiting, read from the store (so they survive restarts).
+async fn metrics(State(intake): State<Arc<Intake>>) -> Response {
+    let counts = match intake.store.counts().await {
+        Ok(counts) => counts,
+        Err(error) => return problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+    };
+    let mut out = String::from(
+        "# HELP mapwright_deliveries Deliveries by tenant, endpoint and status.\n# TYPE mapwright_deliveries gauge\n",
+    );
+    for (tenant, endpoint, status, n) in counts {
+        out.push_str(&format!(
+            "mapwright_deliveries{{tenant=\"{tenant}\",endpoint=\"{endpoint}\",status=\"{status}\"}} {n}\n"
+        ));
+    }
+    ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }

@@ -9,7 +9,9 @@
 //! the reference interpreter now, the JIT when it lands.
 
 pub mod config;
+pub mod demo;
 pub mod dispatch;
 pub mod intake;
+pub mod server;
 pub mod sim;
 pub mod store;

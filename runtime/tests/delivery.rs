@@ -74,8 +74,9 @@ fn start(dir: &Path) -> Setup {
     )));
     let store = Store::open(&dir.join("store.db")).unwrap();
     let intake = Arc::new(Intake {
-        config: RwLock::new(config.read().unwrap().clone()),
+        config: config.clone(),
         store: store.clone(),
+        accepted: Arc::new(tokio::sync::Notify::new()),
     });
     let dispatcher = Dispatcher::new(store.clone(), config).unwrap();
     Setup {

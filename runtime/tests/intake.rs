@@ -71,8 +71,9 @@ fn setup(name: &str) -> (Arc<Intake>, PathBuf) {
     let store = Store::open(&dir.join("store.db")).unwrap();
     (
         Arc::new(Intake {
-            config: RwLock::new(Arc::new(config)),
+            config: Arc::new(RwLock::new(Arc::new(config))),
             store,
+            accepted: Arc::new(tokio::sync::Notify::new()),
         }),
         dir,
     )

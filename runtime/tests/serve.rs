@@ -1,0 +1,128 @@
+//! `mapwright` as a process and as a server: the demo runs and checks its
+//! own outcomes; a running server reloads a changed configuration, keeps
+//! the old one when the change is broken; `dlq` lists and replays.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
+
+use mapwright_runtime::config::token_hash;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+#[test]
+fn the_demo_runs_and_checks_its_outcomes() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mapwright"))
+        .arg("demo")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("demo ok: 6 invoices delivered exactly once, 1 dead letter, 1 refused at intake"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("$.supplier.id → $.InvoicingParty: supplier not yet in SAP"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("mapwright_deliveries{tenant=\"acme\",endpoint=\"sap\",status=\"delivered\"} 3"),
+        "{stdout}"
+    );
+}
+
+fn tenant_file(company_code: &str) -> String {
+    format!(
+        r#"id = "acme"
+[intake]
+token_sha256 = "{hash}"
+
+[[routes]]
+event = "invoice.created"
+mapping = "{map}"
+endpoint = "sap"
+params = {{ company_code = "{company_code}" }}
+tables_file = "{tables}"
+
+[endpoints.sap]
+kind = "http_json"
+url = "http://127.0.0.1:9/sap"
+"#,
+        hash = token_hash("acme-token"),
+        map = examples().join("invoice_to_sap/invoice_to_sap.map").display(),
+        tables = examples().join("invoice_to_sap/tenant_acme/tables.toml").display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_configuration_is_checked_before_it_replaces_the_running_one() {
+    let dir = std::env::temp_dir().join(format!("mapwright-reload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    let file = dir.join("tenants/acme.toml");
+    std::fs::write(&file, tenant_file("1010")).unwrap();
+    let running = mapwright_runtime::server::start(
+        &dir.join("tenants"),
+        &dir.join("store.db"),
+        ([127, 0, 0, 1], 0).into(),
+        true,
+    )
+    .await
+    .unwrap();
+    let company_code = |running: &mapwright_runtime::server::Running| {
+        let config = running.config.read().unwrap().clone();
+        config.tenants["acme"].routes[0].params["company_code"].to_string()
+    };
+    assert_eq!(company_code(&running), "\"1010\"");
+    // A broken change (too long for String(4)) is refused; 1010 stays.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    std::fs::write(&file, tenant_file("TOO-LONG")).unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(company_code(&running), "\"1010\"");
+    // A good change is taken.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    std::fs::write(&file, tenant_file("2020")).unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(company_code(&running), "\"2020\"");
+    // The intake answers.
+    let health = reqwest::get(format!("http://{}/healthz", running.address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    running.stop.notify_waiters();
+}
+
+#[test]
+fn dlq_needs_a_store_and_a_choice() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mapwright"))
+        .args(["dlq", "--store", "/nonexistent/x.db", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no store at"));
+    let dir = std::env::temp_dir().join(format!("mapwright-dlq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("s.db");
+    drop(mapwright_runtime::store::Store::open(&db).unwrap());
+    let output = Command::new(env!("CARGO_BIN_EXE_mapwright"))
+        .args(["dlq", "--store", db.to_str().unwrap(), "replay"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--tenant T, --id N, or --all"));
+    let output = Command::new(env!("CARGO_BIN_EXE_mapwright"))
+        .args(["dlq", "--store", db.to_str().unwrap(), "list"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("0 dead letter(s)"));
+}
