@@ -38,6 +38,13 @@ pub async fn start(config_dir: &Path, store_path: &Path, listen: SocketAddr, wat
     })?;
     let config = Arc::new(RwLock::new(Arc::new(config)));
     let store = Store::open(store_path).map_err(|e| format!("{}: {e}", store_path.display()))?;
+    let recovered = store.recover().await.map_err(|e| e.to_string())?;
+    if recovered > 0 {
+        tracing::warn!(
+            recovered,
+            "deliveries in flight when the last process stopped are due again"
+        );
+    }
     let dispatcher = Dispatcher::new(store.clone(), config.clone())?;
     let intake = Arc::new(Intake {
         config: config.clone(),
@@ -59,6 +66,22 @@ pub async fn start(config_dir: &Path, store_path: &Path, listen: SocketAddr, wat
     if watch {
         tokio::spawn(reload_loop(config_dir.to_path_buf(), config.clone(), stop.clone()));
     }
+    // Idempotency keys past their time are removed hourly.
+    let purge_store = store.clone();
+    let purge_stop = stop.clone();
+    tokio::spawn(async move {
+        loop {
+            match purge_store.purge_expired_keys().await {
+                Ok(n) if n > 0 => tracing::info!(n, "expired idempotency keys removed"),
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "cannot remove expired idempotency keys"),
+            }
+            tokio::select! {
+                () = purge_stop.notified() => return,
+                () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            }
+        }
+    });
     tracing::info!(%address, store = %store_path.display(), "mapwright is running");
     Ok(Running {
         address,

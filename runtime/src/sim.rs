@@ -26,6 +26,9 @@ pub struct SimErp {
     pub throttle_every: u64,
     /// Refuse every connection-level request with 503 while set.
     pub down: AtomicBool,
+    /// Milliseconds to wait after creating a document before answering (a
+    /// slow ERP).
+    pub latency_ms: AtomicU64,
     /// Write requests received.
     pub received: AtomicU64,
     /// Requests that repeated a key already created (not created again).
@@ -45,6 +48,7 @@ impl SimErp {
             fail_every,
             throttle_every,
             down: AtomicBool::new(false),
+            latency_ms: AtomicU64::new(0),
             received: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
@@ -124,20 +128,28 @@ async fn handle(
         }
     }
     let key = header("idempotency-key").to_owned();
-    let Ok(mut created) = sim.created.lock() else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "poisoned").into_response();
-    };
-    let document = match created.get(&key) {
-        Some(existing) => {
-            sim.duplicates.fetch_add(1, Ordering::SeqCst);
-            existing.clone()
+    let document = {
+        let Ok(mut created) = sim.created.lock() else {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "poisoned").into_response();
+        };
+        match created.get(&key) {
+            Some(existing) => {
+                sim.duplicates.fetch_add(1, Ordering::SeqCst);
+                existing.clone()
+            }
+            None => {
+                let number = format!("51056{:05}", created.len() + 1);
+                created.insert(key, number.clone());
+                number
+            }
         }
-        None => {
-            let number = format!("51056{:05}", created.len() + 1);
-            created.insert(key, number.clone());
-            number
-        }
     };
+    // Committed, then slow to answer: a caller that dies now will send the
+    // same key again.
+    let latency = sim.latency_ms.load(Ordering::SeqCst);
+    if latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
     (
         StatusCode::CREATED,
         axum::Json(json!({"d": {"SupplierInvoice": document, "FiscalYear": "2025"}})),

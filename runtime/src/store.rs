@@ -585,6 +585,28 @@ impl Store {
         .await
     }
 
+    /// At start-up of the one process that owns this embedded store: the
+    /// deliveries a previous process had in flight died with it, so they
+    /// are due again now (their ERP requests carry the same idempotency
+    /// key). Returns how many.
+    pub async fn recover(&self) -> Result<usize> {
+        self.write(|db| {
+            let now = now_ms();
+            let n = db.execute(
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?1, updated_at = ?1 WHERE status = 'in_flight'",
+                params![now],
+            )?;
+            if n > 0 {
+                db.execute(
+                    "INSERT INTO audit (at, tenant, action, detail) VALUES (?1, '-', 'recovered', ?2)",
+                    params![now, format!("{n} deliveries in flight when the previous process stopped")],
+                )?;
+            }
+            Ok(n)
+        })
+        .await
+    }
+
     /// Dead letters, of one tenant or all, oldest first.
     pub async fn dead_letters(&self, tenant: Option<&str>) -> Result<Vec<DeadLetter>> {
         let tenant = tenant.map(str::to_owned);

@@ -248,3 +248,30 @@ async fn a_closed_posting_window_holds_deliveries_without_attempts() {
     );
     assert_eq!(sim.received.load(Ordering::SeqCst), 0);
 }
+
+/// In the manner of Camel's idempotent-consumer tests: keys 1, 2, 1, 2, 1,
+/// 3 arrive while the ERP fails every other request; three events, three
+/// documents.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_keys_with_failures_make_one_document_each() {
+    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 2, 0);
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("camel");
+    tenant(&dir, "acme", &url, "");
+    let setup = start(&dir);
+    let mut ids = Vec::new();
+    for key in ["1", "2", "1", "2", "1", "3"] {
+        let n: usize = key.parse().unwrap();
+        ids.push(accept(&setup, "acme", key, invoice(n, "SUP-DE-001")).await);
+        setup.dispatcher.clone().round().await;
+    }
+    drain(&setup, 10).await;
+    assert_eq!(ids[0], ids[2]);
+    assert_eq!(ids[0], ids[4]);
+    assert_eq!(ids[1], ids[3]);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(sim.documents(), 3);
+    assert!(sim.received.load(Ordering::SeqCst) > 3, "no failure was injected");
+}
