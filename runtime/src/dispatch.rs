@@ -23,7 +23,10 @@ use tokio::sync::{Notify, Semaphore};
 /// How long a claimed delivery is leased to its worker.
 const LEASE_MS: i64 = 60_000;
 /// Deliveries claimed per tenant and endpoint per round.
-const PER_ENDPOINT: usize = 16;
+const PER_ENDPOINT: usize = 64;
+/// Attempts in flight at most, across all tenants (each endpoint also has
+/// its own cap).
+const MAX_IN_FLIGHT: usize = 512;
 /// Consecutive failures that open an endpoint's circuit.
 const BREAKER_THRESHOLD: u32 = 5;
 /// How long an open circuit stays open before one trial request.
@@ -130,16 +133,40 @@ impl Dispatcher {
             .clone()
     }
 
-    /// Runs until `stop` is notified: claims due deliveries and attempts
-    /// them, each in its own task.
+    /// Runs until `stop` is notified: claims due deliveries while there is
+    /// room in flight and attempts each in its own task, without waiting
+    /// for a round to finish before claiming more.
     pub async fn run(self: Arc<Self>, stop: Arc<Notify>) {
+        let room = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         loop {
-            let round = self.clone().round().await;
-            if round.attempted == 0 {
+            let free = room.available_permits();
+            let due = if free == 0 {
+                Vec::new()
+            } else {
+                match self.store.claim_due(PER_ENDPOINT, free, LEASE_MS).await {
+                    Ok(due) => due,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot claim deliveries");
+                        Vec::new()
+                    }
+                }
+            };
+            let claimed = due.len();
+            for item in due {
+                let Ok(permit) = room.clone().try_acquire_owned() else {
+                    break;
+                };
+                let this = self.clone();
+                tokio::spawn(async move {
+                    this.attempt(item).await;
+                    drop(permit);
+                });
+            }
+            if claimed == 0 {
                 tokio::select! {
                     () = stop.notified() => return,
                     () = self.wake.notified() => {}
-                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    () = tokio::time::sleep(Duration::from_millis(100)) => {}
                 }
             } else if tokio::time::timeout(Duration::ZERO, stop.notified()).await.is_ok() {
                 return;
@@ -150,7 +177,7 @@ impl Dispatcher {
     /// One round: claims what is due and attempts it; returns when every
     /// attempt of the round has finished.
     pub async fn round(self: Arc<Self>) -> Round {
-        let due = match self.store.claim_due(PER_ENDPOINT, LEASE_MS).await {
+        let due = match self.store.claim_due(PER_ENDPOINT, MAX_IN_FLIGHT, LEASE_MS).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::error!(%error, "cannot claim deliveries");

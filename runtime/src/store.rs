@@ -456,7 +456,7 @@ impl Store {
     /// worker that dies leaves them to be claimed again when the lease
     /// ends. A delivery with an ordering key waits for the earlier ones of
     /// its entity.
-    pub async fn claim_due(&self, per_endpoint: usize, lease_ms: i64) -> Result<Vec<Due>> {
+    pub async fn claim_due(&self, per_endpoint: usize, limit: usize, lease_ms: i64) -> Result<Vec<Due>> {
         self.write(move |db| {
             let now = now_ms();
             let mut claim = db.prepare(
@@ -470,11 +470,11 @@ impl Store {
                          SELECT 1 FROM deliveries e
                          WHERE e.tenant = d.tenant AND e.endpoint = d.endpoint AND e.order_key = d.order_key
                            AND e.id < d.id AND e.status IN ('pending', 'in_flight')))
-                   ) WHERE n <= ?3)
+                   ) WHERE n <= ?3 ORDER BY n, id LIMIT ?4)
                  RETURNING id, event_id, tenant, route, endpoint, attempts",
             )?;
             let claimed: Vec<(i64, String, String, i64, String, i64)> = claim
-                .query_map(params![now, lease_ms, per_endpoint as i64], |row| {
+                .query_map(params![now, lease_ms, per_endpoint as i64, limit as i64], |row| {
                     Ok((
                         row.get(0)?,
                         row.get(1)?,
