@@ -39,6 +39,8 @@ struct EndpointState {
     bucket: Mutex<Bucket>,
     breaker: Mutex<Breaker>,
     csrf: tokio::sync::Mutex<Option<CsrfSession>>,
+    /// OAuth 2.0 access token and when it stops being used.
+    oauth: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
 }
 
 struct Bucket {
@@ -128,6 +130,7 @@ impl Dispatcher {
                     }),
                     breaker: Mutex::new(Breaker::default()),
                     csrf: tokio::sync::Mutex::new(None),
+                    oauth: tokio::sync::Mutex::new(None),
                 })
             })
             .clone()
@@ -309,6 +312,7 @@ impl Dispatcher {
         payload: Vec<u8>,
     ) -> Outcome {
         let mut csrf_refreshed = false;
+        let mut token_refreshed = false;
         loop {
             let mut request = self
                 .client
@@ -318,7 +322,7 @@ impl Dispatcher {
                 .header("x-correlation-id", &due.correlation_id)
                 .header("idempotency-key", format!("{}:{}", due.event_id, due.route))
                 .body(payload.clone());
-            request = match authorize(request, &endpoint.auth) {
+            request = match self.authorize(request, &endpoint.auth, state, token_refreshed).await {
                 Ok(request) => request,
                 Err(reason) => return retry_later(endpoint, due, None, reason, None),
             };
@@ -348,6 +352,11 @@ impl Dispatcher {
                 csrf_refreshed = true;
                 continue;
             }
+            if status == 401 && matches!(endpoint.auth, Auth::OAuth2 { .. }) && !token_refreshed {
+                // The token may have been revoked early: fetch a new one once.
+                token_refreshed = true;
+                continue;
+            }
             let retry_after = response
                 .headers()
                 .get("retry-after")
@@ -375,6 +384,71 @@ impl Dispatcher {
         }
     }
 
+    /// Adds the endpoint's credentials to a request (OAuth 2.0: the cached
+    /// token, fetched again when it is about to expire or `refresh`).
+    async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        auth: &Auth,
+        state: &EndpointState,
+        refresh: bool,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        Ok(match auth {
+            Auth::None => request,
+            Auth::Bearer { token } => request.bearer_auth(token.resolve()?),
+            Auth::Basic { user, password } => request.basic_auth(user, Some(password.resolve()?)),
+            Auth::OAuth2 {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+            } => {
+                let mut cached = state.oauth.lock().await;
+                let fresh = cached
+                    .as_ref()
+                    .filter(|(_, until)| !refresh && *until > std::time::Instant::now())
+                    .map(|(token, _)| token.clone());
+                let token = match fresh {
+                    Some(token) => token,
+                    None => {
+                        let mut form = format!(
+                            "grant_type=client_credentials&client_id={}&client_secret={}",
+                            form_escape(client_id),
+                            form_escape(&client_secret.resolve()?)
+                        );
+                        if let Some(scope) = scope {
+                            form.push_str(&format!("&scope={}", form_escape(scope)));
+                        }
+                        let response = self
+                            .client
+                            .post(token_url)
+                            .header("content-type", "application/x-www-form-urlencoded")
+                            .body(form)
+                            .send()
+                            .await
+                            .map_err(|e| format!("the OAuth token request failed: {e}"))?;
+                        let status = response.status();
+                        let answer: serde_json::Value = response
+                            .json()
+                            .await
+                            .map_err(|e| format!("the OAuth token endpoint answered {status} without JSON: {e}"))?;
+                        let token = answer["access_token"]
+                            .as_str()
+                            .ok_or_else(|| {
+                                format!("the OAuth token endpoint answered {status} without an access_token")
+                            })?
+                            .to_owned();
+                        // Used until a minute before it expires (default: an hour).
+                        let lifetime = answer["expires_in"].as_u64().unwrap_or(3600).saturating_sub(60);
+                        *cached = Some((token.clone(), std::time::Instant::now() + Duration::from_secs(lifetime)));
+                        token
+                    }
+                };
+                request.bearer_auth(token)
+            }
+        })
+    }
+
     /// SAP's CSRF handshake: `x-csrf-token: fetch` on a GET, keep the token
     /// and the session cookies; fetched again when `refresh`.
     async fn csrf_session(
@@ -387,10 +461,14 @@ impl Dispatcher {
         if !refresh && let Some(existing) = session.as_ref() {
             return Ok(existing.clone());
         }
-        let request = authorize(
-            self.client.get(&endpoint.url).header("x-csrf-token", "fetch"),
-            &endpoint.auth,
-        )?;
+        let request = self
+            .authorize(
+                self.client.get(&endpoint.url).header("x-csrf-token", "fetch"),
+                &endpoint.auth,
+                state,
+                false,
+            )
+            .await?;
         let response = request
             .send()
             .await
@@ -439,17 +517,17 @@ fn map(route: &Route, data: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn authorize(request: reqwest::RequestBuilder, auth: &Auth) -> Result<reqwest::RequestBuilder, String> {
-    Ok(match auth {
-        Auth::None => request,
-        Auth::Bearer { token } => request.bearer_auth(token.resolve()?),
-        Auth::Basic { user, password } => request.basic_auth(user, Some(password.resolve()?)),
-        Auth::OAuth2 { .. } => {
-            return Err(
-                "OAuth 2.0 client credentials are configured but not implemented yet in this runtime".to_owned(),
-            );
+/// `application/x-www-form-urlencoded` escaping of one value.
+fn form_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(char::from(byte)),
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
         }
-    })
+    }
+    out
 }
 
 /// A retry at the next backoff (or `Retry-After`), or a dead letter when

@@ -2,8 +2,8 @@
 //! configuration ([`config`]), the intake API ([`intake`]), the durable
 //! store ([`store`]), the dispatcher that maps and delivers over HTTP with
 //! retries and dead letters ([`dispatch`]), and a simulated ERP for the
-//! demo and tests ([`sim`]). What is configured but not built (OAuth 2.0,
-//! non-HTTP endpoints) says so instead of pretending.
+//! demo and tests ([`sim`]). What is configured but not built (non-HTTP
+//! endpoints) says so instead of pretending.
 //!
 //! Mappings run through the compiler library's [`Program`](mapwright_compiler::program::Program):
 //! the reference interpreter now, the JIT when it lands.

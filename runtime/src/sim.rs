@@ -26,6 +26,11 @@ pub struct SimErp {
     pub throttle_every: u64,
     /// Refuse every connection-level request with 503 while set.
     pub down: AtomicBool,
+    /// When set, writes need `Authorization: Bearer` with a token from
+    /// `POST …/oauth/token` (client credentials with this secret).
+    pub oauth_secret: Mutex<Option<String>>,
+    /// Tokens handed out by the OAuth endpoint.
+    pub tokens_issued: AtomicU64,
     /// Milliseconds to wait after creating a document before answering (a
     /// slow ERP).
     pub latency_ms: AtomicU64,
@@ -49,6 +54,8 @@ impl SimErp {
             throttle_every,
             down: AtomicBool::new(false),
             latency_ms: AtomicU64::new(0),
+            oauth_secret: Mutex::new(None),
+            tokens_issued: AtomicU64::new(0),
             received: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
@@ -77,6 +84,7 @@ impl SimErp {
 async fn handle(
     State(sim): State<Arc<SimErp>>,
     method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -84,6 +92,27 @@ async fn handle(
         return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let oauth_secret = sim.oauth_secret.lock().ok().and_then(|s| s.clone());
+    if uri.path().ends_with("/oauth/token") {
+        let form = String::from_utf8_lossy(&body);
+        let ok = form.contains("grant_type=client_credentials")
+            && oauth_secret
+                .as_deref()
+                .is_some_and(|secret| form.contains(&format!("client_secret={secret}")));
+        if !ok {
+            return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "invalid_client"}))).into_response();
+        }
+        sim.tokens_issued.fetch_add(1, Ordering::SeqCst);
+        return axum::Json(json!({
+            "access_token": format!("tok-{}", sim.csrf_token),
+            "token_type": "Bearer",
+            "expires_in": 3600
+        }))
+        .into_response();
+    }
+    if oauth_secret.is_some() && header("authorization") != format!("Bearer tok-{}", sim.csrf_token) {
+        return (StatusCode::UNAUTHORIZED, "a bearer token is required").into_response();
+    }
     if method == axum::http::Method::GET {
         if header("x-csrf-token").eq_ignore_ascii_case("fetch") {
             return (

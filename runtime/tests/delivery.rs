@@ -275,3 +275,32 @@ async fn repeated_keys_with_failures_make_one_document_each() {
     assert_eq!(sim.documents(), 3);
     assert!(sim.received.load(Ordering::SeqCst) > 3, "no failure was injected");
 }
+
+/// OAuth 2.0 client credentials: the token is fetched once, reused, and
+/// the payload goes with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_client_credentials_are_fetched_once_and_reused() {
+    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    *sim.oauth_secret.lock().unwrap() = Some("client-s3cret".to_owned());
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("oauth");
+    std::fs::write(dir.join("tenants/acme.client"), "client-s3cret").unwrap();
+    // The endpoint authenticates with OAuth instead of basic auth.
+    tenant(&dir, "acme", &url, "");
+    let file = dir.join("tenants/acme.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "auth = { kind = \"basic\", user = \"RFC\", password = \"file:acme.secret\" }",
+        &format!(
+            "auth = {{ kind = \"oauth2\", token_url = \"{url}/oauth/token\", client_id = \"mapwright\", client_secret = \"file:acme.client\" }}"
+        ),
+    );
+    assert!(text.contains("oauth2"));
+    std::fs::write(&file, text).unwrap();
+    let setup = start(&dir);
+    for n in 0..5 {
+        accept(&setup, "acme", &format!("o{n}"), invoice(n, "SUP-DE-001")).await;
+    }
+    drain(&setup, 10).await;
+    assert_eq!(sim.documents(), 5);
+    assert_eq!(sim.tokens_issued.load(Ordering::SeqCst), 1);
+}
