@@ -248,6 +248,15 @@ pub struct Route {
     pub order_by: Option<String>,
 }
 
+/// Where a tenant's delivery outcomes are reported, signed.
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    /// The platform's URL.
+    pub url: String,
+    /// The HMAC-SHA256 key.
+    pub secret: Secret,
+}
+
 /// A tenant, checked and ready.
 pub struct Tenant {
     /// Its id.
@@ -262,6 +271,8 @@ pub struct Tenant {
     pub routes: Vec<Route>,
     /// Endpoints by name.
     pub endpoints: BTreeMap<String, Endpoint>,
+    /// Status webhook, if the platform wants one.
+    pub webhook: Option<Webhook>,
 }
 
 impl Tenant {
@@ -304,6 +315,14 @@ struct TenantFile {
     routes: Vec<RouteFile>,
     #[serde(default)]
     endpoints: BTreeMap<String, EndpointFile>,
+    webhook: Option<WebhookFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookFile {
+    url: String,
+    secret: String,
 }
 
 #[derive(Deserialize)]
@@ -660,6 +679,24 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
             order_by: route.order_by.clone(),
         });
     }
+    let webhook = match &parsed.webhook {
+        None => None,
+        Some(hook) => {
+            if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
+                errors.push(error("webhook.url", format!("{:?} is not an http(s) URL", hook.url)));
+            }
+            match Secret::parse(&hook.secret, base) {
+                Ok(secret) => Some(Webhook {
+                    url: hook.url.clone(),
+                    secret,
+                }),
+                Err(message) => {
+                    errors.push(error("webhook.secret", message));
+                    None
+                }
+            }
+        }
+    };
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -670,6 +707,7 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
         idempotency_hours: parsed.intake.idempotency_hours,
         routes,
         endpoints,
+        webhook,
     })
 }
 

@@ -27,6 +27,8 @@ const PER_ENDPOINT: usize = 64;
 /// Attempts in flight at most, across all tenants (each endpoint also has
 /// its own cap).
 const MAX_IN_FLIGHT: usize = 512;
+/// Attempts at a status webhook before it is given up (logged).
+const WEBHOOK_ATTEMPTS: i64 = 30;
 /// Consecutive failures that open an endpoint's circuit.
 const BREAKER_THRESHOLD: u32 = 5;
 /// How long an open circuit stays open before one trial request.
@@ -154,7 +156,8 @@ impl Dispatcher {
                     }
                 }
             };
-            let claimed = due.len();
+            let webhooks = self.clone().send_webhooks().await;
+            let claimed = due.len() + webhooks;
             for item in due {
                 let Ok(permit) = room.clone().try_acquire_owned() else {
                     break;
@@ -177,6 +180,72 @@ impl Dispatcher {
         }
     }
 
+    /// Sends the due status webhooks (each signed with its tenant's
+    /// secret); returns how many were attempted.
+    pub async fn send_webhooks(self: Arc<Self>) -> usize {
+        let due = match self.store.claim_webhooks(64, LEASE_MS).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "cannot claim status webhooks");
+                return 0;
+            }
+        };
+        let count = due.len();
+        let mut tasks = Vec::with_capacity(count);
+        for (id, tenant, body, attempts) in due {
+            let this = self.clone();
+            tasks.push(tokio::spawn(async move {
+                let config = this.config.read().map(|c| c.clone()).ok();
+                let hook = config
+                    .as_ref()
+                    .and_then(|c| c.tenants.get(&tenant))
+                    .and_then(|t| t.webhook.clone());
+                let result = match hook {
+                    None => Err("the tenant no longer has a status webhook".to_owned()),
+                    Some(hook) => this.post_webhook(&hook, &body).await,
+                };
+                let (sent, retry_at, error) = match result {
+                    Ok(()) => (true, None, None),
+                    Err(error) if attempts + 1 < WEBHOOK_ATTEMPTS => {
+                        let wait = 1000i64.saturating_mul(1 << (attempts.clamp(0, 10) as u32)).min(600_000);
+                        (false, Some(now_ms() + wait), Some(error))
+                    }
+                    Err(error) => {
+                        tracing::error!(%tenant, webhook = id, %error, "status webhook given up");
+                        (false, None, Some(error))
+                    }
+                };
+                if let Err(error) = this.store.finish_webhook(id, sent, retry_at, error).await {
+                    tracing::error!(%error, webhook = id, "cannot record the webhook attempt");
+                }
+            }));
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+        count
+    }
+
+    async fn post_webhook(&self, hook: &crate::config::Webhook, body: &str) -> Result<(), String> {
+        let secret = hook.secret.resolve()?;
+        let timestamp = now_ms() / 1000;
+        let signature = sign(&secret, timestamp, body);
+        let response = self
+            .client
+            .post(&hook.url)
+            .header("content-type", "application/json")
+            .header("mapwright-signature", format!("t={timestamp},v1={signature}"))
+            .body(body.to_owned())
+            .send()
+            .await
+            .map_err(|e| format!("the webhook request failed: {e}"))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the platform answered {}", response.status()))
+        }
+    }
+
     /// One round: claims what is due and attempts it; returns when every
     /// attempt of the round has finished.
     pub async fn round(self: Arc<Self>) -> Round {
@@ -196,6 +265,7 @@ impl Dispatcher {
         for task in tasks {
             let _ = task.await;
         }
+        self.send_webhooks().await;
         Round { attempted }
     }
 
@@ -205,6 +275,7 @@ impl Dispatcher {
             Ok(config) => config.clone(),
             Err(_) => return,
         };
+        let notify = config.tenants.get(&due.tenant).is_some_and(|t| t.webhook.is_some());
         let outcome = match config.tenants.get(&due.tenant) {
             None => Outcome::Dead {
                 http_status: None,
@@ -227,7 +298,7 @@ impl Dispatcher {
             outcome = kind,
             "delivery attempt"
         );
-        if let Err(error) = self.store.finish(&due, started, outcome).await {
+        if let Err(error) = self.store.finish(&due, started, outcome, notify).await {
             // The lease runs out and the delivery is tried again.
             tracing::error!(%error, delivery = due.delivery_id, "cannot record the outcome");
         }
@@ -515,6 +586,19 @@ fn map(route: &Route, data: &str) -> Result<Vec<u8>, String> {
             format!("the mapping failed: {}", text.join("; "))
         })?;
     Ok(out)
+}
+
+/// The signature of a status webhook: HMAC-SHA256 with the tenant's
+/// secret over `"{timestamp}.{body}"`, in hex; sent as
+/// `Mapwright-Signature: t=<timestamp>,v1=<hex>` so the platform can check
+/// both the sender and the freshness.
+pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// `application/x-www-form-urlencoded` escaping of one value.

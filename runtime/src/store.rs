@@ -86,6 +86,17 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   at INTEGER NOT NULL,
   replayed_at INTEGER
 );
+CREATE TABLE IF NOT EXISTS webhooks (
+  id INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  delivery_id INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS webhooks_due ON webhooks(status, next_attempt_at);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
@@ -507,11 +518,30 @@ impl Store {
         .await
     }
 
-    /// Records how an attempt (started at `started_ms`) ended.
-    pub async fn finish(&self, due: &Due, started_ms: i64, outcome: Outcome) -> Result<()> {
+    /// Records how an attempt (started at `started_ms`) ended; with
+    /// `notify`, a final outcome also queues its status webhook in the same
+    /// transaction.
+    pub async fn finish(&self, due: &Due, started_ms: i64, outcome: Outcome, notify: bool) -> Result<()> {
         let due = due.clone();
         self.write(move |db| {
             let now = now_ms();
+            let status_event = |status: &str, document: Option<&str>, error: Option<&str>| {
+                let body = serde_json::json!({
+                    "event_id": due.event_id,
+                    "tenant": due.tenant,
+                    "correlation_id": due.correlation_id,
+                    "endpoint": due.endpoint,
+                    "status": status,
+                    "attempts": due.attempts + 1,
+                    "erp_document": document,
+                    "error": error,
+                    "at": rfc3339(now),
+                });
+                db.execute(
+                    "INSERT INTO webhooks (tenant, delivery_id, body, status, next_attempt_at) VALUES (?1, ?2, ?3, 'pending', ?4)",
+                    params![due.tenant, due.delivery_id, body.to_string(), now],
+                )
+            };
             let number = due.attempts + 1;
             let attempt = |outcome: &str, status: Option<i64>, detail: &str| {
                 db.execute(
@@ -538,6 +568,9 @@ impl Store {
                          last_error = NULL, updated_at = ?5 WHERE id = ?1",
                         params![due.delivery_id, number, erp_document, mapping_hash, now],
                     )?;
+                    if notify {
+                        status_event("delivered", erp_document.as_deref(), None)?;
+                    }
                     audit(
                         "delivered",
                         &format!(
@@ -570,6 +603,9 @@ impl Store {
                         "INSERT OR REPLACE INTO dead_letters (delivery_id, reason, at, replayed_at) VALUES (?1, ?2, ?3, NULL)",
                         params![due.delivery_id, reason, now],
                     )?;
+                    if notify {
+                        status_event("dead", None, Some(&reason))?;
+                    }
                     audit("dead_letter", &reason)?;
                 }
                 Outcome::Deferred { at_ms, reason } => {
@@ -596,6 +632,10 @@ impl Store {
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = ?1, updated_at = ?1 WHERE status = 'in_flight'",
                 params![now],
             )?;
+            db.execute(
+                "UPDATE webhooks SET status = 'pending', next_attempt_at = ?1 WHERE status = 'in_flight'",
+                params![now],
+            )?;
             if n > 0 {
                 db.execute(
                     "INSERT INTO audit (at, tenant, action, detail) VALUES (?1, '-', 'recovered', ?2)",
@@ -603,6 +643,64 @@ impl Store {
                 )?;
             }
             Ok(n)
+        })
+        .await
+    }
+
+    /// Claims up to `limit` due status webhooks, leased for `lease_ms`:
+    /// (id, tenant, body, attempts so far).
+    pub async fn claim_webhooks(&self, limit: usize, lease_ms: i64) -> Result<Vec<(i64, String, String, i64)>> {
+        self.write(move |db| {
+            let now = now_ms();
+            let mut statement = db.prepare(
+                "UPDATE webhooks SET status = 'in_flight', next_attempt_at = ?1 + ?2
+                 WHERE id IN (SELECT id FROM webhooks WHERE status IN ('pending', 'in_flight') AND next_attempt_at <= ?1
+                              ORDER BY id LIMIT ?3)
+                 RETURNING id, tenant, body, attempts",
+            )?;
+            let rows = statement
+                .query_map(params![now, lease_ms, limit as i64], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                })?
+                .collect::<std::result::Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Records a webhook attempt: sent, to be retried at `retry_at`, or
+    /// given up (`retry_at` none and not sent).
+    pub async fn finish_webhook(
+        &self,
+        id: i64,
+        sent: bool,
+        retry_at: Option<i64>,
+        error: Option<String>,
+    ) -> Result<()> {
+        self.write(move |db| {
+            let status = match (sent, retry_at) {
+                (true, _) => "sent",
+                (false, Some(_)) => "pending",
+                (false, None) => "failed",
+            };
+            db.execute(
+                "UPDATE webhooks SET status = ?2, attempts = attempts + 1, next_attempt_at = COALESCE(?3, next_attempt_at),
+                 last_error = ?4 WHERE id = ?1",
+                params![id, status, retry_at, error],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Webhooks by status (for tests and operations).
+    pub async fn webhook_counts(&self) -> Result<Vec<(String, i64)>> {
+        self.read(|db| {
+            let mut statement = db.prepare("SELECT status, COUNT(*) FROM webhooks GROUP BY status ORDER BY 1")?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<std::result::Result<_, _>>()?;
+            Ok(rows)
         })
         .await
     }

@@ -304,3 +304,65 @@ async fn oauth_client_credentials_are_fetched_once_and_reused() {
     assert_eq!(sim.documents(), 5);
     assert_eq!(sim.tokens_issued.load(Ordering::SeqCst), 1);
 }
+
+/// Each final outcome goes back to the platform as a signed status
+/// webhook, retried until the platform takes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_are_reported_by_signed_webhooks_retried_until_taken() {
+    use axum::extract::State;
+    type Seen = Arc<std::sync::Mutex<Vec<(String, String)>>>;
+    let seen: Seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    async fn receive(State(seen): State<Seen>, headers: axum::http::HeaderMap, body: String) -> StatusCode {
+        let mut seen = seen.lock().unwrap();
+        let signature = headers.get("mapwright-signature").unwrap().to_str().unwrap().to_owned();
+        seen.push((signature, body));
+        // The platform fails the first call.
+        if seen.len() == 1 {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::OK
+        }
+    }
+    let app = axum::Router::new()
+        .route("/hooks", axum::routing::post(receive))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("webhook");
+    std::fs::write(dir.join("tenants/acme.hook"), "whsec-42").unwrap();
+    tenant(
+        &dir,
+        "acme",
+        &url,
+        &format!("\n[webhook]\nurl = \"{hook_url}\"\nsecret = \"file:acme.hook\"\n"),
+    );
+    let setup = start(&dir);
+    let id = accept(&setup, "acme", "h1", invoice(1, "SUP-DE-001")).await;
+    drain(&setup, 10).await;
+    // The first webhook call failed; it is retried after its backoff.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the webhook was not retried");
+        setup.dispatcher.clone().send_webhooks().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let calls = seen.lock().unwrap().clone();
+    assert_eq!(calls[0].1, calls[1].1, "the same status event both times");
+    let body: Value = serde_json::from_str(&calls[1].1).unwrap();
+    assert_eq!(body["event_id"], id.as_str());
+    assert_eq!(body["status"], "delivered");
+    assert!(body["erp_document"].as_str().unwrap().starts_with("51056"));
+    let (t, v1) = calls[1].0.split_once(",v1=").unwrap();
+    let timestamp: i64 = t.trim_start_matches("t=").parse().unwrap();
+    assert_eq!(
+        v1,
+        mapwright_runtime::dispatch::sign("whsec-42", timestamp, &calls[1].1)
+    );
+    assert_ne!(v1, mapwright_runtime::dispatch::sign("wrong", timestamp, &calls[1].1));
+    let counts = setup.store.webhook_counts().await.unwrap();
+    assert_eq!(counts, vec![("sent".to_owned(), 1)]);
+}
