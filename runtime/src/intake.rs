@@ -11,7 +11,8 @@
 //! - `GET /v1/events/{id}`: the event with its deliveries and every
 //!   attempt, only to its own tenant (any other gets `404`).
 //! - `GET /v1/events?business_key=…`: the tenant's events with that key.
-//! - `GET /healthz`.
+//! - `GET /healthz`, `GET /metrics` (Prometheus), `GET /openapi.json`
+//!   (this API as OpenAPI 3.1).
 
 use crate::config::Config;
 use crate::store::{Accepted, NewEvent, Store};
@@ -47,6 +48,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
         .route("/v1/events/{id}", get(get_event))
         .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(|| async { axum::Json(openapi()) }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(intake)
 }
@@ -276,4 +278,94 @@ async fn metrics(State(intake): State<Arc<Intake>>) -> Response {
         ));
     }
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// The intake API as an OpenAPI 3.1 document.
+pub fn openapi() -> serde_json::Value {
+    let error = json!({"$ref": "#/components/schemas/Error"});
+    let bearer = json!([{"tenantToken": []}]);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Mapwright intake",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Canonical events in, per tenant; each accepted durably before it is acknowledged, exactly once per idempotency key."
+        },
+        "components": {
+            "securitySchemes": {"tenantToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "errors": {"type": "array", "items": {
+                            "type": "object",
+                            "required": ["path", "message"],
+                            "properties": {"path": {"type": "string", "description": "0-based JSON path, e.g. $.data.lines[3].net_amount"}, "message": {"type": "string"}}
+                        }},
+                        "id": {"type": "string"}
+                    }
+                },
+                "Event": {
+                    "type": "object",
+                    "required": ["type", "data"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "type": {"type": "string", "examples": ["invoice.created"]},
+                        "data": {"type": "object", "description": "The canonical record the tenant's routes for this type take."},
+                        "business_key": {"type": "string", "description": "A business reference to find the event by."}
+                    }
+                },
+                "Accepted": {
+                    "type": "object",
+                    "required": ["id", "correlation_id"],
+                    "properties": {"id": {"type": "string"}, "correlation_id": {"type": "string"}}
+                },
+                "EventView": {"type": "object", "description": "The event with each delivery and every attempt."}
+            }
+        },
+        "paths": {
+            "/v1/events": {
+                "post": {
+                    "summary": "Post a canonical event",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "maxLength": 255}},
+                        {"name": "X-Correlation-Id", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 128}}
+                    ],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}}},
+                    "responses": {
+                        "202": {"description": "Stored (or, for a repeated key with the same body, the first answer again, with `Idempotent-Replayed: true`).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+                        "400": {"description": "Missing or bad headers, or a body that is not an event.", "content": {"application/json": {"schema": error}}},
+                        "401": {"description": "Missing or unknown token.", "content": {"application/json": {"schema": error}}},
+                        "409": {"description": "The key was used for another body.", "content": {"application/json": {"schema": error}}},
+                        "413": {"description": "The body is larger than 4 MiB."},
+                        "422": {"description": "No route for the type, or the data does not fit the canonical record (paths given).", "content": {"application/json": {"schema": error}}},
+                        "503": {"description": "Not stored; retry with the same key.", "content": {"application/json": {"schema": error}}}
+                    }
+                },
+                "get": {
+                    "summary": "Find the tenant's events by business key",
+                    "security": bearer,
+                    "parameters": [{"name": "business_key", "in": "query", "required": true, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "The events, newest first.", "content": {"application/json": {"schema": {"type": "object", "properties": {"events": {"type": "array", "items": {"$ref": "#/components/schemas/EventView"}}}}}}}}
+                }
+            },
+            "/v1/events/{id}": {
+                "get": {
+                    "summary": "One event with its deliveries and attempts (only the owning tenant)",
+                    "security": bearer,
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The event.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventView"}}}},
+                        "404": {"description": "No such event for this tenant.", "content": {"application/json": {"schema": error}}}
+                    }
+                }
+            },
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Up."}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format."}}}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1."}}}}
+        }
+    })
 }

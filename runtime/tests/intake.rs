@@ -362,3 +362,42 @@ fn posting_windows_open_and_close_in_their_time_zone() {
     assert!(PostingWindow::parse("10:00-10:00 UTC").is_err());
     assert!(PostingWindow::parse("9:00-10:00 UTC").is_err());
 }
+
+/// The OpenAPI document describes exactly the routes the intake serves.
+#[tokio::test]
+async fn the_openapi_document_matches_the_routes() {
+    let (intake, _dir) = setup("openapi");
+    let (status, document, _) = call(&intake, Request::get("/openapi.json").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 5);
+    for (path, operations) in paths {
+        for method in operations.as_object().unwrap().keys() {
+            let uri = match path.as_str() {
+                "/v1/events/{id}" => "/v1/events/no-such-event".to_owned(),
+                "/v1/events" => "/v1/events?business_key=x".to_owned(),
+                other => other.to_owned(),
+            };
+            let request = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&uri)
+                .header("authorization", "Bearer acme-token")
+                .body(Body::empty())
+                .unwrap();
+            let response = router(intake.clone()).oneshot(request).await.unwrap();
+            // Routed: a 404 here must be the API's own "no event", not a
+            // missing route (which has no JSON body).
+            if response.status() == StatusCode::NOT_FOUND {
+                let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+                let body: Value = serde_json::from_slice(&bytes).expect("a routed 404 has a JSON body");
+                assert!(
+                    body["error"].as_str().unwrap().starts_with("no event"),
+                    "{method} {path}"
+                );
+            } else {
+                assert_ne!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            }
+        }
+    }
+}
