@@ -214,6 +214,10 @@ pub struct Endpoint {
     pub rate_per_second: Option<f64>,
     /// Requests in flight at most.
     pub max_concurrency: u32,
+    /// Adapt the concurrency below `max_concurrency` to the ERP (AIMD: one
+    /// more after a window of fast successes, halved on 429, 503 or a
+    /// timeout).
+    pub adaptive_concurrency: bool,
     /// When deliveries may be posted.
     pub posting_window: Option<PostingWindow>,
     /// Retries.
@@ -363,6 +367,8 @@ struct EndpointFile {
     rate_per_second: Option<f64>,
     #[serde(default = "default_concurrency")]
     max_concurrency: u32,
+    #[serde(default)]
+    adaptive_concurrency: bool,
     posting_window: Option<String>,
     #[serde(default)]
     retry: RetryPolicy,
@@ -557,6 +563,7 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                     sap_csrf: endpoint.sap_csrf,
                     rate_per_second: endpoint.rate_per_second,
                     max_concurrency: endpoint.max_concurrency,
+                    adaptive_concurrency: endpoint.adaptive_concurrency,
                     posting_window: window,
                     retry: endpoint.retry.clone(),
                 },

@@ -43,6 +43,12 @@ struct EndpointState {
     csrf: tokio::sync::Mutex<Option<CsrfSession>>,
     /// OAuth 2.0 access token and when it stops being used.
     oauth: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
+    /// Adaptive concurrency, when the endpoint asks for it.
+    adaptive: Option<Mutex<Aimd>>,
+    /// Requests in flight, for the adaptive limit.
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Woken when a request finishes.
+    released: Notify,
 }
 
 struct Bucket {
@@ -67,6 +73,50 @@ impl Bucket {
         } else {
             Duration::from_secs_f64(-self.tokens / rate)
         }
+    }
+}
+
+/// Adaptive concurrency in the manner of Vector's ARC: additive increase
+/// (one more request in flight after `limit` fast successes), multiplicative
+/// decrease (halved on back-pressure: 429, 503, timeouts, or a response
+/// time well above the usual). The limit stays between 1 and the ceiling.
+#[derive(Clone, Debug)]
+pub struct Aimd {
+    /// The current limit.
+    pub limit: f64,
+    /// The ceiling (`max_concurrency`).
+    pub ceiling: f64,
+    /// Smoothed response time, in milliseconds.
+    pub rtt_ms: Option<f64>,
+}
+
+impl Aimd {
+    /// Starts at one request in flight.
+    pub fn new(ceiling: u32) -> Aimd {
+        Aimd {
+            limit: 1.0,
+            ceiling: f64::from(ceiling.max(1)),
+            rtt_ms: None,
+        }
+    }
+
+    /// Takes a response: `pressure` for 429, 503 or a timeout.
+    pub fn observe(&mut self, rtt_ms: f64, pressure: bool) {
+        let slow = self.rtt_ms.is_some_and(|usual| rtt_ms > usual * 2.0 + 5.0);
+        if pressure || slow {
+            self.limit = (self.limit / 2.0).max(1.0);
+        } else {
+            self.limit = (self.limit + 1.0 / self.limit).min(self.ceiling);
+        }
+        self.rtt_ms = Some(match self.rtt_ms {
+            None => rtt_ms,
+            Some(usual) => usual * 0.9 + rtt_ms * 0.1,
+        });
+    }
+
+    /// Requests allowed in flight now.
+    pub fn allowed(&self) -> usize {
+        self.limit.floor() as usize
     }
 }
 
@@ -133,6 +183,11 @@ impl Dispatcher {
                     breaker: Mutex::new(Breaker::default()),
                     csrf: tokio::sync::Mutex::new(None),
                     oauth: tokio::sync::Mutex::new(None),
+                    adaptive: endpoint
+                        .adaptive_concurrency
+                        .then(|| Mutex::new(Aimd::new(endpoint.max_concurrency))),
+                    in_flight: std::sync::atomic::AtomicUsize::new(0),
+                    released: Notify::new(),
                 })
             })
             .clone()
@@ -353,11 +408,45 @@ impl Dispatcher {
         let Ok(_permit) = state.permits.clone().acquire_owned().await else {
             return retry_later(endpoint, due, None, "shutting down".to_owned(), None);
         };
+        use std::sync::atomic::Ordering as Atomic;
+        if let Some(adaptive) = &state.adaptive {
+            // Wait for room under the adaptive limit.
+            loop {
+                let allowed = adaptive.lock().map_or(1, |a| a.allowed());
+                let current = state.in_flight.load(Atomic::SeqCst);
+                if current < allowed
+                    && state
+                        .in_flight
+                        .compare_exchange(current, current + 1, Atomic::SeqCst, Atomic::SeqCst)
+                        .is_ok()
+                {
+                    break;
+                }
+                tokio::select! {
+                    () = state.released.notified() => {}
+                    () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                }
+            }
+        }
         let wait = state.bucket.lock().map_or(Duration::ZERO, |mut b| b.take());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
+        let sent_at = std::time::Instant::now();
         let outcome = self.send(endpoint, &state, route, due, payload).await;
+        if let Some(adaptive) = &state.adaptive {
+            let pressure = match &outcome {
+                Outcome::Retry {
+                    http_status, detail, ..
+                } => matches!(http_status, Some(429 | 503)) || detail.contains("timed out"),
+                _ => false,
+            };
+            if let Ok(mut aimd) = adaptive.lock() {
+                aimd.observe(sent_at.elapsed().as_secs_f64() * 1000.0, pressure);
+            }
+            state.in_flight.fetch_sub(1, Atomic::SeqCst);
+            state.released.notify_waiters();
+        }
         if let Ok(mut breaker) = state.breaker.lock() {
             match &outcome {
                 Outcome::Retry { .. } => {
@@ -665,4 +754,33 @@ fn document_id(location: Option<&str>, body: &str) -> Option<String> {
     ["id", "name"]
         .iter()
         .find_map(|k| value.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Aimd;
+
+    #[test]
+    fn aimd_grows_slowly_and_halves_on_pressure() {
+        let mut aimd = Aimd::new(8);
+        assert_eq!(aimd.allowed(), 1);
+        // Additive: about `limit` successes per step up.
+        for _ in 0..3 {
+            aimd.observe(10.0, false);
+        }
+        assert_eq!(aimd.allowed(), 2);
+        for _ in 0..200 {
+            aimd.observe(10.0, false);
+        }
+        assert_eq!(aimd.allowed(), 8, "capped at the ceiling");
+        aimd.observe(10.0, true);
+        assert_eq!(aimd.allowed(), 4, "halved on 429/503/timeouts");
+        // A response far slower than usual is pressure too.
+        aimd.observe(100.0, false);
+        assert_eq!(aimd.allowed(), 2);
+        for _ in 0..10 {
+            aimd.observe(10.0, true);
+        }
+        assert_eq!(aimd.allowed(), 1, "never below one");
+    }
 }

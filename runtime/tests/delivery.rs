@@ -366,3 +366,20 @@ async fn outcomes_are_reported_by_signed_webhooks_retried_until_taken() {
     let counts = setup.store.webhook_counts().await.unwrap();
     assert_eq!(counts, vec![("sent".to_owned(), 1)]);
 }
+
+/// With adaptive concurrency an endpoint that throttles still gets every
+/// event, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_concurrency_delivers_through_throttling() {
+    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 2);
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("adaptive");
+    tenant(&dir, "acme", &url, "adaptive_concurrency = true");
+    let setup = start(&dir);
+    for n in 0..12 {
+        accept(&setup, "acme", &format!("ad{n}"), invoice(n, "SUP-DE-001")).await;
+    }
+    drain(&setup, 30).await;
+    assert_eq!(sim.documents(), 12);
+    assert!(sim.received.load(Ordering::SeqCst) > 12, "no throttling happened");
+}
