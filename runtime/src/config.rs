@@ -214,6 +214,9 @@ pub struct Endpoint {
     pub rate_per_second: Option<f64>,
     /// Requests in flight at most.
     pub max_concurrency: u32,
+    /// How long a request may take before it counts as failed (and is
+    /// retried), in milliseconds.
+    pub timeout_ms: u64,
     /// Adapt the concurrency below `max_concurrency` to the ERP (AIMD: one
     /// more after a window of fast successes, halved on 429, 503 or a
     /// timeout).
@@ -369,9 +372,15 @@ struct EndpointFile {
     max_concurrency: u32,
     #[serde(default)]
     adaptive_concurrency: bool,
+    #[serde(default = "default_timeout")]
+    timeout_ms: u64,
     posting_window: Option<String>,
     #[serde(default)]
     retry: RetryPolicy,
+}
+
+fn default_timeout() -> u64 {
+    30_000
 }
 
 fn default_concurrency() -> u32 {
@@ -543,6 +552,9 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
         if endpoint.rate_per_second.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
             errors.push(error(&key("rate_per_second"), "must be a positive number".to_owned()));
         }
+        if endpoint.timeout_ms == 0 {
+            errors.push(error(&key("timeout_ms"), "must be at least 1".to_owned()));
+        }
         if endpoint.max_concurrency == 0 {
             errors.push(error(&key("max_concurrency"), "must be at least 1".to_owned()));
         }
@@ -564,6 +576,7 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                     rate_per_second: endpoint.rate_per_second,
                     max_concurrency: endpoint.max_concurrency,
                     adaptive_concurrency: endpoint.adaptive_concurrency,
+                    timeout_ms: endpoint.timeout_ms,
                     posting_window: window,
                     retry: endpoint.retry.clone(),
                 },

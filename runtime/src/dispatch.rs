@@ -153,7 +153,6 @@ impl Dispatcher {
     /// A dispatcher over `store` for the tenants of `config`.
     pub fn new(store: Store, config: Arc<RwLock<Arc<Config>>>) -> Result<Arc<Dispatcher>, String> {
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
@@ -481,6 +480,7 @@ impl Dispatcher {
                 .header("accept", "application/json")
                 .header("x-correlation-id", &due.correlation_id)
                 .header("idempotency-key", format!("{}:{}", due.event_id, due.route))
+                .timeout(Duration::from_millis(endpoint.timeout_ms))
                 .body(payload.clone());
             request = match self.authorize(request, &endpoint.auth, state, token_refreshed).await {
                 Ok(request) => request,

@@ -262,20 +262,54 @@ async fn find_events(State(intake): State<Arc<Intake>>, headers: HeaderMap, Quer
     }
 }
 
-/// Prometheus text: deliveries by tenant, endpoint and status, and dead
-/// letters waiting, read from the store (so they survive restarts).
+/// Prometheus text, read from the store (so it survives restarts):
+/// events in, deliveries by status (the queue depth is `pending`), attempts
+/// by outcome (retries, failures), and attempt durations.
 async fn metrics(State(intake): State<Arc<Intake>>) -> Response {
-    let counts = match intake.store.counts().await {
-        Ok(counts) => counts,
-        Err(error) => return problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+    let (counts, metrics) = match (intake.store.counts().await, intake.store.metrics().await) {
+        (Ok(counts), Ok(metrics)) => (counts, metrics),
+        (Err(error), _) | (_, Err(error)) => return problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     };
-    let mut out = String::from(
-        "# HELP mapwright_deliveries Deliveries by tenant, endpoint and status.\n# TYPE mapwright_deliveries gauge\n",
+    let mut out = String::new();
+    out.push_str("# HELP mapwright_events_total Events accepted, by tenant.\n# TYPE mapwright_events_total counter\n");
+    for (tenant, n) in &metrics.events {
+        out.push_str(&format!("mapwright_events_total{{tenant=\"{tenant}\"}} {n}\n"));
+    }
+    out.push_str(
+        "# HELP mapwright_deliveries Deliveries by tenant, endpoint and status (pending is the queue depth).\n# TYPE mapwright_deliveries gauge\n",
     );
     for (tenant, endpoint, status, n) in counts {
         out.push_str(&format!(
             "mapwright_deliveries{{tenant=\"{tenant}\",endpoint=\"{endpoint}\",status=\"{status}\"}} {n}\n"
         ));
+    }
+    out.push_str(
+        "# HELP mapwright_attempts_total Delivery attempts by outcome (delivered, retry, failed).\n# TYPE mapwright_attempts_total counter\n",
+    );
+    for (tenant, endpoint, outcome, n) in &metrics.attempts {
+        out.push_str(&format!(
+            "mapwright_attempts_total{{tenant=\"{tenant}\",endpoint=\"{endpoint}\",outcome=\"{outcome}\"}} {n}\n"
+        ));
+    }
+    out.push_str(
+        "# HELP mapwright_attempt_seconds Duration of delivery attempts.\n# TYPE mapwright_attempt_seconds histogram\n",
+    );
+    for d in &metrics.durations {
+        let labels = format!("tenant=\"{}\",endpoint=\"{}\"", d.tenant, d.endpoint);
+        for (bound, n) in &d.buckets {
+            out.push_str(&format!(
+                "mapwright_attempt_seconds_bucket{{{labels},le=\"{bound}\"}} {n}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "mapwright_attempt_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n",
+            d.count
+        ));
+        out.push_str(&format!(
+            "mapwright_attempt_seconds_sum{{{labels}}} {}\n",
+            d.sum_seconds
+        ));
+        out.push_str(&format!("mapwright_attempt_seconds_count{{{labels}}} {}\n", d.count));
     }
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }

@@ -442,6 +442,32 @@ pub enum Outcome {
     },
 }
 
+/// What `/metrics` reports beyond the delivery counts.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    /// Events accepted, by tenant.
+    pub events: Vec<(String, i64)>,
+    /// Attempts by tenant, endpoint and outcome.
+    pub attempts: Vec<(String, String, String, i64)>,
+    /// Attempt durations by tenant and endpoint.
+    pub durations: Vec<Durations>,
+}
+
+/// A histogram of attempt durations.
+#[derive(Clone, Debug)]
+pub struct Durations {
+    /// The tenant.
+    pub tenant: String,
+    /// The endpoint.
+    pub endpoint: String,
+    /// (upper bound in seconds, attempts at most that long).
+    pub buckets: Vec<(f64, i64)>,
+    /// Attempts.
+    pub count: i64,
+    /// Their total duration, in seconds.
+    pub sum_seconds: f64,
+}
+
 /// A dead letter.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct DeadLetter {
@@ -764,6 +790,55 @@ impl Store {
                 )?;
             }
             Ok(ids.len())
+        })
+        .await
+    }
+
+    /// What `/metrics` reports, read from the store (so it survives
+    /// restarts): events in per tenant; attempts by tenant, endpoint and
+    /// outcome; a histogram of attempt durations per tenant and endpoint
+    /// (bucket upper bounds in seconds, counts cumulative, sum, count).
+    pub async fn metrics(&self) -> Result<Metrics> {
+        self.read(|db| {
+            let mut events = db.prepare("SELECT tenant, COUNT(*) FROM events GROUP BY tenant ORDER BY 1")?;
+            let events = events
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<std::result::Result<_, _>>()?;
+            let mut attempts = db.prepare(
+                "SELECT d.tenant, d.endpoint, a.outcome, COUNT(*) FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            )?;
+            let attempts = attempts
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+                .collect::<std::result::Result<_, _>>()?;
+            let mut durations = db.prepare(
+                "SELECT d.tenant, d.endpoint,
+                   SUM(a.finished_at - a.started_at <= 10), SUM(a.finished_at - a.started_at <= 50),
+                   SUM(a.finished_at - a.started_at <= 100), SUM(a.finished_at - a.started_at <= 500),
+                   SUM(a.finished_at - a.started_at <= 1000), SUM(a.finished_at - a.started_at <= 5000),
+                   SUM(a.finished_at - a.started_at <= 30000), COUNT(*), SUM(a.finished_at - a.started_at)
+                 FROM attempts a JOIN deliveries d ON d.id = a.delivery_id GROUP BY 1, 2 ORDER BY 1, 2",
+            )?;
+            let durations = durations
+                .query_map([], |row| {
+                    let mut buckets = Vec::with_capacity(7);
+                    for (i, bound) in [0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0].into_iter().enumerate() {
+                        buckets.push((bound, row.get::<_, i64>(2 + i)?));
+                    }
+                    Ok(Durations {
+                        tenant: row.get(0)?,
+                        endpoint: row.get(1)?,
+                        buckets,
+                        count: row.get(9)?,
+                        sum_seconds: row.get::<_, i64>(10)? as f64 / 1000.0,
+                    })
+                })?
+                .collect::<std::result::Result<_, _>>()?;
+            Ok(Metrics {
+                events,
+                attempts,
+                durations,
+            })
         })
         .await
     }

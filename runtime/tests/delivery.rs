@@ -383,3 +383,35 @@ async fn adaptive_concurrency_delivers_through_throttling() {
     assert_eq!(sim.documents(), 12);
     assert!(sim.received.load(Ordering::SeqCst) > 12, "no throttling happened");
 }
+
+/// An ERP slower than the endpoint's timeout: the attempt counts as failed
+/// and is retried; the ERP had committed, so the retry repeats the key and
+/// no second document is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_are_retried_under_the_same_key() {
+    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    sim.latency_ms.store(400, Ordering::SeqCst);
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("timeout");
+    tenant(&dir, "acme", &url, "timeout_ms = 100");
+    let setup = start(&dir);
+    let id = accept(&setup, "acme", "t1", invoice(1, "SUP-DE-001")).await;
+    setup.dispatcher.clone().round().await;
+    let event = setup.store.event("acme", &id).await.unwrap().unwrap();
+    assert_eq!(event.deliveries[0].status, "pending");
+    assert!(
+        event.deliveries[0].attempts[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("timed out"),
+        "{event:?}"
+    );
+    // The ERP speeds up; the retry carries the same key.
+    sim.latency_ms.store(0, Ordering::SeqCst);
+    drain(&setup, 10).await;
+    let event = setup.store.event("acme", &id).await.unwrap().unwrap();
+    assert_eq!(event.deliveries[0].status, "delivered");
+    assert_eq!(sim.documents(), 1);
+    assert!(sim.duplicates.load(Ordering::SeqCst) >= 1);
+}
