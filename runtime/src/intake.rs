@@ -41,6 +41,9 @@ pub struct Intake {
 /// The largest request body accepted (413 beyond).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
+/// How long a client may take to send its body (408 beyond).
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The routes of the intake API.
 pub fn router(intake: Arc<Intake>) -> Router {
     Router::new()
@@ -50,6 +53,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(|| async { axum::Json(openapi()) }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .with_state(intake)
 }
 
@@ -95,7 +99,28 @@ struct Envelope<'a> {
     business_key: Option<String>,
 }
 
-async fn post_event(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_event(
+    State(intake): State<Arc<Intake>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let text = rejection.body_text();
+            let status = rejection.status();
+            return if status == StatusCode::PAYLOAD_TOO_LARGE {
+                problem(status, format!("the body is larger than {MAX_BODY_BYTES} bytes"))
+            } else if text.contains("timeout") {
+                problem(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!("the body did not arrive within {} s", BODY_TIMEOUT.as_secs()),
+                )
+            } else {
+                problem(status, text)
+            };
+        }
+    };
     let tenant = match tenant_of(&intake, &headers) {
         Ok(tenant) => tenant,
         Err(response) => return *response,

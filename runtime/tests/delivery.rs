@@ -415,3 +415,48 @@ async fn timeouts_are_retried_under_the_same_key() {
     assert_eq!(sim.documents(), 1);
     assert!(sim.duplicates.load(Ordering::SeqCst) >= 1);
 }
+
+/// An ERP that drops connections: each attempt fails at the transport and
+/// is retried; when the ERP comes back, the event is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_resets_are_retried() {
+    // A listener that accepts and closes at once.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let resets = tokio::spawn(async move {
+        for _ in 0..3 {
+            let (socket, _) = listener.accept().await.unwrap();
+            drop(socket);
+        }
+        listener
+    });
+    let dir = temp_dir("reset");
+    tenant(&dir, "acme", &format!("http://{address}"), "");
+    // No CSRF here: the resets hit the write itself.
+    let file = dir.join("tenants/acme.toml");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("sap_csrf = true", "sap_csrf = false");
+    std::fs::write(&file, text).unwrap();
+    let setup = start(&dir);
+    let id = accept(&setup, "acme", "r1", invoice(1, "SUP-DE-001")).await;
+    for _ in 0..3 {
+        setup.dispatcher.clone().round().await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let event = setup.store.event("acme", &id).await.unwrap().unwrap();
+    assert!(event.deliveries[0].attempts.len() >= 2, "{event:?}");
+    assert!(
+        event.deliveries[0].attempts.iter().all(|a| a.outcome == "retry"),
+        "{event:?}"
+    );
+    assert!(
+        event.deliveries[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("the request failed"),
+        "{event:?}"
+    );
+    drop(resets.await.unwrap());
+}

@@ -126,3 +126,40 @@ fn dlq_needs_a_store_and_a_choice() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("0 dead letter(s)"));
 }
+
+/// A client that sends its body too slowly gets 408 and nothing is stored;
+/// the server goes on serving others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_gets_408_and_nothing_is_stored() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = std::env::temp_dir().join(format!("mapwright-slow-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    std::fs::write(dir.join("tenants/acme.toml"), tenant_file("1010")).unwrap();
+    let running = mapwright_runtime::server::start(
+        &dir.join("tenants"),
+        &dir.join("store.db"),
+        ([127, 0, 0, 1], 0).into(),
+        false,
+    )
+    .await
+    .unwrap();
+    let mut socket = tokio::net::TcpStream::connect(running.address).await.unwrap();
+    let head = "POST /v1/events HTTP/1.1\r\nhost: x\r\nauthorization: Bearer acme-token\r\nidempotency-key: slow\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"type\": ";
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let events = running.store.events_by_business_key("acme", "x").await.unwrap();
+    assert!(events.is_empty());
+    assert_eq!(running.store.counts().await.unwrap(), vec![]);
+    let health = reqwest::get(format!("http://{}/healthz", running.address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    running.stop.notify_waiters();
+}
