@@ -1,4 +1,4 @@
-//! `mapc run` and `mapc test` end to end: the README's main job, per-record
+//! `mapc run` and `mapc test` end to end: the sample events, per-record
 //! errors with paths while the run goes on (malformed and truncated JSON,
 //! invalid UTF-8, a 10 MB string, 10,000-deep nesting, numbers beyond the
 //! decimal range, impossible dates, over-long lines), `--errors-json`,
@@ -55,7 +55,7 @@ fn good_invoice() -> serde_json::Value {
 }
 
 #[test]
-fn the_readme_main_job_maps_the_sample_events() {
+fn mapc_run_maps_the_sample_events() {
     let mut args = SAP.to_vec();
     args.extend(["--input", "invoice_to_sap/sample_events.jsonl"]);
     let output = mapc(&args, &examples(), None);

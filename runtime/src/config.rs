@@ -253,6 +253,9 @@ pub struct Route {
     /// A JSON path into the event data (`$.supplier.id`) whose value orders
     /// deliveries: one entity's events are delivered in acceptance order.
     pub order_by: Option<String>,
+    /// A `fn` of the mapping file that takes the event and gives `Bool`:
+    /// the route applies only to the events it holds for.
+    pub when: Option<String>,
 }
 
 /// Where a tenant's delivery outcomes are reported, signed.
@@ -356,6 +359,7 @@ struct RouteFile {
     params_file: Option<PathBuf>,
     tables_file: Option<PathBuf>,
     order_by: Option<String>,
+    when: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -651,6 +655,12 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                 continue;
             }
         };
+        if let Some(when) = &route.when
+            && let Err(message) = check_condition(&checked, route.function.as_deref(), &program.mapping, when)
+        {
+            errors.push(error(&key("when"), message));
+            continue;
+        }
         let mut params_table = match &route.params_file {
             Some(path) => match read_table(&base.join(path)) {
                 Ok(table) => table,
@@ -697,6 +707,7 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
             params,
             tables,
             order_by: route.order_by.clone(),
+            when: route.when.clone(),
         });
     }
     let webhook = match &parsed.webhook {
@@ -729,6 +740,32 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
         endpoints,
         webhook,
     })
+}
+
+/// A route condition must be a `fn` of the mapping's file taking what the
+/// mapping takes and giving `Bool`.
+fn check_condition(
+    checked: &mapwright_project::Checked,
+    _function: Option<&str>,
+    mapping: &str,
+    when: &str,
+) -> Result<(), String> {
+    use mapwright_compiler::resolve::DefKind;
+    use mapwright_compiler::types::Ty;
+    let scope = checked
+        .module
+        .and_then(|m| checked.workspace.module(m))
+        .map(|m| &m.scope)
+        .ok_or("the mapping file has no module")?;
+    let input = match scope.get(mapping).map(|d| &d.kind) {
+        Some(DefKind::Mapping(params, _)) => params.first().cloned().flatten(),
+        _ => None,
+    };
+    match scope.get(when).map(|d| &d.kind) {
+        Some(DefKind::Function(params, Some(Ty::Bool))) if params.len() == 1 && params[0] == input => Ok(()),
+        Some(DefKind::Function(..)) => Err(format!("`fn {when}` must take what `{mapping}` takes and give `Bool`")),
+        _ => Err(format!("the mapping file has no `fn {when}`")),
+    }
 }
 
 fn read_table(path: &Path) -> Result<toml::Table, String> {

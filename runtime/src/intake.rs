@@ -155,21 +155,42 @@ async fn post_event(
         )
             .into_response();
     }
-    // The data must be what every route for the type takes.
+    // The data must be what every route for the type takes; a route with a
+    // condition applies only when its `fn` holds for the event.
     let mut errors = Vec::new();
-    for (_, route) in &routes {
-        if let Err(problems) = json_in::decode(
+    let mut applies = Vec::with_capacity(routes.len());
+    for (index, route) in &routes {
+        match json_in::decode(
             &route.program.input,
             envelope.data.get().as_bytes(),
             DecodeOptions::default(),
         ) {
-            for problem in problems {
-                let path = problem.source.as_deref().unwrap_or("$");
-                let entry = json!({"path": format!("$.data{}", &path[1..]), "message": problem.message});
-                if !errors.contains(&entry) {
-                    errors.push(entry);
+            Err(problems) => {
+                for problem in problems {
+                    let path = problem.source.as_deref().unwrap_or("$");
+                    let entry = json!({"path": format!("$.data{}", &path[1..]), "message": problem.message});
+                    if !errors.contains(&entry) {
+                        errors.push(entry);
+                    }
                 }
             }
+            Ok(event) => match &route.when {
+                None => applies.push(*index),
+                Some(when) => {
+                    let holds = route
+                        .program
+                        .interpreter(&route.params, route.tables.clone())
+                        .and_then(|interpreter| interpreter.call(when, vec![event]));
+                    match holds {
+                        Ok(mapwright_compiler::interp::value::Value::Bool(true)) => applies.push(*index),
+                        Ok(_) => {}
+                        Err(error) => errors.push(json!({
+                            "path": "$.data",
+                            "message": format!("the route condition `{when}` failed: {error}")
+                        })),
+                    }
+                }
+            },
         }
     }
     if !errors.is_empty() {
@@ -186,6 +207,7 @@ async fn post_event(
     };
     let deliveries = routes
         .iter()
+        .filter(|(index, _)| applies.contains(index))
         .map(|(index, route)| {
             let order_key = route.order_by.as_deref().and_then(|path| {
                 let mut node = data_tree.as_ref()?;

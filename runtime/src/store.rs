@@ -758,6 +758,37 @@ impl Store {
         .await
     }
 
+    /// One dead letter with its event's data and every attempt, as JSON.
+    pub async fn dead_letter(&self, delivery_id: i64) -> Result<Option<serde_json::Value>> {
+        self.read(move |db| {
+            let row: Option<(String, String, String, String, i64)> = db
+                .query_row(
+                    "SELECT d.tenant, d.event_id, d.endpoint, l.reason, l.at FROM dead_letters l
+                     JOIN deliveries d ON d.id = l.delivery_id WHERE l.delivery_id = ?1",
+                    params![delivery_id],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                )
+                .optional()?;
+            let Some((tenant, event_id, endpoint, reason, at)) = row else {
+                return Ok(None);
+            };
+            let data: String = db.query_row("SELECT data FROM events WHERE id = ?1", params![event_id], |row| {
+                row.get(0)
+            })?;
+            let view = event_view(db, &tenant, &event_id)?;
+            Ok(Some(serde_json::json!({
+                "delivery_id": delivery_id,
+                "tenant": tenant,
+                "endpoint": endpoint,
+                "reason": reason,
+                "at": rfc3339(at),
+                "event": view,
+                "data": serde_json::from_str::<serde_json::Value>(&data).unwrap_or(serde_json::Value::String(data)),
+            })))
+        })
+        .await
+    }
+
     /// Puts dead letters back in the queue (the current mapping will run):
     /// one delivery, every one of a tenant, or all. Returns how many.
     pub async fn replay(&self, tenant: Option<&str>, delivery_id: Option<i64>) -> Result<usize> {

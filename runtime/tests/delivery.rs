@@ -184,6 +184,10 @@ async fn mapping_failures_and_refusals_go_to_the_dead_letter_queue() {
         "{dead:?}"
     );
     assert_eq!(sim.documents(), 0);
+    let shown = setup.store.dead_letter(dead[0].delivery_id).await.unwrap().unwrap();
+    assert_eq!(shown["tenant"], "acme");
+    assert_eq!(shown["data"]["number"], "RE-000001");
+    assert_eq!(shown["event"]["deliveries"][0]["attempts"][0]["outcome"], "failed");
     // Replay puts them back in the queue (they fail again: nothing changed).
     assert_eq!(setup.store.replay(Some("acme"), None).await.unwrap(), 2);
     assert!(setup.store.dead_letters(Some("acme")).await.unwrap().is_empty());
@@ -459,4 +463,101 @@ async fn connection_resets_are_retried() {
         "{event:?}"
     );
     drop(resets.await.unwrap());
+}
+
+/// A route with `when` applies only to the events its condition holds
+/// for; the condition is a `fn` of the mapping file, checked at load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_conditions_choose_the_events_a_route_takes() {
+    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("when");
+    let source = std::fs::read_to_string(examples().join("invoice_to_sap/invoice_to_sap.map")).unwrap();
+    let map = dir.join("tenants/eur_only.map");
+    std::fs::write(
+        &map,
+        format!("{source}\n/// Only invoices in euro go to this SAP system.\nfn in_euro(inv: Invoice) -> Bool {{ inv.currency == \"EUR\" }}\n"),
+    )
+    .unwrap();
+    tenant(&dir, "acme", &url, "");
+    let file = dir.join("tenants/acme.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let original_map = examples()
+        .join("invoice_to_sap/invoice_to_sap.map")
+        .display()
+        .to_string();
+    let routed = text
+        .replace(&original_map, "eur_only.map")
+        .replace("endpoint = \"sap\"\n", "endpoint = \"sap\"\nwhen = \"in_euro\"\n");
+    std::fs::write(&file, &routed).unwrap();
+    let setup = start(&dir);
+    let euro = accept(&setup, "acme", "eur", invoice(1, "SUP-DE-001")).await;
+    let mut dollars = invoice(2, "SUP-DE-001");
+    dollars["currency"] = "USD".into();
+    let usd = accept(&setup, "acme", "usd", dollars).await;
+    drain(&setup, 10).await;
+    assert_eq!(
+        setup
+            .store
+            .event("acme", &euro)
+            .await
+            .unwrap()
+            .unwrap()
+            .deliveries
+            .len(),
+        1
+    );
+    assert_eq!(
+        setup.store.event("acme", &usd).await.unwrap().unwrap().deliveries.len(),
+        0
+    );
+    assert_eq!(sim.documents(), 1);
+    // A condition that is not a fn of the file is a configuration error.
+    std::fs::write(&file, routed.replace("when = \"in_euro\"", "when = \"in_eur\"")).unwrap();
+    let errors = load_dir(&dir.join("tenants"), None).err().unwrap();
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("routes[0].when: the mapping file has no `fn in_eur`"),
+        "{errors:?}"
+    );
+}
+
+/// With `order_by`, one entity's deliveries go in acceptance order: while
+/// the first is failing, the second waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_by_keeps_one_entitys_deliveries_in_order() {
+    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    sim.down.store(true, Ordering::SeqCst);
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("order");
+    tenant(&dir, "acme", &url, "");
+    let file = dir.join("tenants/acme.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "endpoint = \"sap\"\n",
+        "endpoint = \"sap\"\norder_by = \"$.supplier.id\"\n",
+    );
+    std::fs::write(&file, text).unwrap();
+    let setup = start(&dir);
+    let first = accept(&setup, "acme", "o1", invoice(1, "SUP-DE-001")).await;
+    let second = accept(&setup, "acme", "o2", invoice(2, "SUP-DE-001")).await;
+    for _ in 0..3 {
+        setup.dispatcher.clone().round().await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    let a = setup.store.event("acme", &first).await.unwrap().unwrap();
+    let b = setup.store.event("acme", &second).await.unwrap().unwrap();
+    assert!(!a.deliveries[0].attempts.is_empty());
+    assert!(
+        b.deliveries[0].attempts.is_empty(),
+        "the second went before the first: {b:?}"
+    );
+    sim.down.store(false, Ordering::SeqCst);
+    drain(&setup, 10).await;
+    let a = setup.store.event("acme", &first).await.unwrap().unwrap();
+    let b = setup.store.event("acme", &second).await.unwrap().unwrap();
+    assert!(
+        a.deliveries[0].erp_document < b.deliveries[0].erp_document,
+        "{a:?} {b:?}"
+    );
 }

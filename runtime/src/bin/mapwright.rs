@@ -1,7 +1,7 @@
 //! `mapwright`, the runtime's command line: `serve` (run the intake and
 //! the dispatcher for a configuration folder), `demo` (everything on one
 //! machine against simulated ERPs), `check-config`, `dlq` (dead letters:
-//! list, replay) and `token`.
+//! list, show, replay) and `token`.
 
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -60,6 +60,11 @@ enum DlqAction {
         /// Only this tenant's.
         #[arg(long)]
         tenant: Option<String>,
+    },
+    /// Show one dead letter: the reason, the event's data, every attempt.
+    Show {
+        /// The delivery id (from `list`).
+        id: i64,
     },
     /// Put dead letters back in the queue; the current mapping runs again.
     Replay {
@@ -185,6 +190,20 @@ async fn run(command: Command) -> ExitCode {
                         }
                         eprintln!("{} dead letter(s)", letters.len());
                         ExitCode::SUCCESS
+                    }
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        ExitCode::from(1)
+                    }
+                },
+                DlqAction::Show { id } => match store.dead_letter(id).await {
+                    Ok(Some(letter)) => {
+                        println!("{}", serde_json::to_string_pretty(&letter).unwrap_or_default());
+                        ExitCode::SUCCESS
+                    }
+                    Ok(None) => {
+                        eprintln!("error: no dead letter {id}");
+                        ExitCode::from(1)
                     }
                     Err(error) => {
                         eprintln!("error: {error}");
