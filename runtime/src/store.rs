@@ -35,6 +35,11 @@ type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
 /// The most writes committed together.
 const GROUP: usize = 512;
 
+/// Due deliveries looked at per claim (the oldest first); fairness across
+/// tenants and endpoints is applied among them, so a claim costs the same
+/// however long the queue is.
+const CANDIDATES: i64 = 4096;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY,
@@ -497,30 +502,36 @@ impl Store {
         self.write(move |db| {
             let now = now_ms();
             let mut claim = db.prepare(
-                "UPDATE deliveries SET status = 'in_flight', next_attempt_at = ?1 + ?2, updated_at = ?1
-                 WHERE id IN (
-                   SELECT id FROM (
-                     SELECT d.id, ROW_NUMBER() OVER (PARTITION BY d.tenant, d.endpoint ORDER BY d.id) AS n
-                     FROM deliveries d
-                     WHERE d.status IN ('pending', 'in_flight') AND d.next_attempt_at <= ?1
-                       AND (d.order_key IS NULL OR NOT EXISTS (
-                         SELECT 1 FROM deliveries e
-                         WHERE e.tenant = d.tenant AND e.endpoint = d.endpoint AND e.order_key = d.order_key
-                           AND e.id < d.id AND e.status IN ('pending', 'in_flight')))
-                   ) WHERE n <= ?3 ORDER BY n, id LIMIT ?4)
+                "WITH candidates AS (
+                   SELECT id, tenant, endpoint, order_key FROM deliveries
+                   WHERE status IN ('pending', 'in_flight') AND next_attempt_at <= ?1
+                   ORDER BY next_attempt_at, id LIMIT ?5
+                 ), ranked AS (
+                   SELECT c.id, ROW_NUMBER() OVER (PARTITION BY c.tenant, c.endpoint ORDER BY c.id) AS n
+                   FROM candidates c
+                   WHERE c.order_key IS NULL OR NOT EXISTS (
+                     SELECT 1 FROM deliveries e
+                     WHERE e.tenant = c.tenant AND e.endpoint = c.endpoint AND e.order_key = c.order_key
+                       AND e.id < c.id AND e.status IN ('pending', 'in_flight'))
+                 )
+                 UPDATE deliveries SET status = 'in_flight', next_attempt_at = ?1 + ?2, updated_at = ?1
+                 WHERE id IN (SELECT id FROM ranked WHERE n <= ?3 ORDER BY n, id LIMIT ?4)
                  RETURNING id, event_id, tenant, route, endpoint, attempts",
             )?;
             let claimed: Vec<(i64, String, String, i64, String, i64)> = claim
-                .query_map(params![now, lease_ms, per_endpoint as i64, limit as i64], |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                    ))
-                })?
+                .query_map(
+                    params![now, lease_ms, per_endpoint as i64, limit as i64, CANDIDATES],
+                    |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                            row.get(5)?,
+                        ))
+                    },
+                )?
                 .collect::<std::result::Result<_, _>>()?;
             let mut event = db.prepare("SELECT correlation_id, data FROM events WHERE id = ?1")?;
             let mut out = Vec::with_capacity(claimed.len());
