@@ -202,7 +202,7 @@ impl Dispatcher {
             let due = if free == 0 {
                 Vec::new()
             } else {
-                match self.store.claim_due(PER_ENDPOINT, free, LEASE_MS).await {
+                match self.store.claim_due(self.pairs(), PER_ENDPOINT, free, LEASE_MS).await {
                     Ok(due) => due,
                     Err(error) => {
                         tracing::error!(%error, "cannot claim deliveries");
@@ -232,6 +232,20 @@ impl Dispatcher {
                 return;
             }
         }
+    }
+
+    /// Every (tenant, endpoint) of the current configuration.
+    fn pairs(&self) -> Vec<(String, String)> {
+        self.config
+            .read()
+            .map(|config| {
+                config
+                    .tenants
+                    .values()
+                    .flat_map(|t| t.endpoints.keys().map(|e| (t.id.clone(), e.clone())))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Sends the due status webhooks (each signed with its tenant's
@@ -303,7 +317,11 @@ impl Dispatcher {
     /// One round: claims what is due and attempts it; returns when every
     /// attempt of the round has finished.
     pub async fn round(self: Arc<Self>) -> Round {
-        let due = match self.store.claim_due(PER_ENDPOINT, MAX_IN_FLIGHT, LEASE_MS).await {
+        let due = match self
+            .store
+            .claim_due(self.pairs(), PER_ENDPOINT, MAX_IN_FLIGHT, LEASE_MS)
+            .await
+        {
             Ok(due) => due,
             Err(error) => {
                 tracing::error!(%error, "cannot claim deliveries");

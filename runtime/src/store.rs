@@ -35,11 +35,6 @@ type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
 /// The most writes committed together.
 const GROUP: usize = 512;
 
-/// Due deliveries looked at per claim (the oldest first); fairness across
-/// tenants and endpoints is applied among them, so a claim costs the same
-/// however long the queue is.
-const CANDIDATES: i64 = 4096;
-
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY,
@@ -75,6 +70,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
   updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries(tenant, endpoint, status, next_attempt_at, id);
+CREATE INDEX IF NOT EXISTS deliveries_entity ON deliveries(tenant, endpoint, order_key, id);
 CREATE TABLE IF NOT EXISTS attempts (
   delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
   number INTEGER NOT NULL,
@@ -493,49 +490,78 @@ pub struct DeadLetter {
 }
 
 impl Store {
-    /// Claims up to `per_endpoint` due deliveries for each tenant's
-    /// endpoint (fair across tenants), leasing them for `lease_ms`: a
-    /// worker that dies leaves them to be claimed again when the lease
-    /// ends. A delivery with an ordering key waits for the earlier ones of
-    /// its entity.
-    pub async fn claim_due(&self, per_endpoint: usize, limit: usize, lease_ms: i64) -> Result<Vec<Due>> {
+    /// Claims due deliveries, leased for `lease_ms` (a worker that dies
+    /// leaves them to be claimed again when the lease ends): up to
+    /// `per_endpoint` for each (tenant, endpoint) in `pairs`, the oldest
+    /// due first, taken in turns across the pairs so no tenant's backlog
+    /// crowds out another's, plus a few of the oldest due of any pair (for
+    /// endpoints no longer configured); `limit` in all. A delivery with an
+    /// ordering key waits while an earlier one of its entity is pending.
+    /// Each pair's look-up uses an index, so a claim costs the same however
+    /// long the queue is.
+    pub async fn claim_due(
+        &self,
+        pairs: Vec<(String, String)>,
+        per_endpoint: usize,
+        limit: usize,
+        lease_ms: i64,
+    ) -> Result<Vec<Due>> {
         self.write(move |db| {
             let now = now_ms();
-            let mut claim = db.prepare(
-                "WITH candidates AS (
-                   SELECT id, tenant, endpoint, order_key FROM deliveries
-                   WHERE status IN ('pending', 'in_flight') AND next_attempt_at <= ?1
-                   ORDER BY next_attempt_at, id LIMIT ?5
-                 ), ranked AS (
-                   SELECT c.id, ROW_NUMBER() OVER (PARTITION BY c.tenant, c.endpoint ORDER BY c.id) AS n
-                   FROM candidates c
-                   WHERE c.order_key IS NULL OR NOT EXISTS (
-                     SELECT 1 FROM deliveries e
-                     WHERE e.tenant = c.tenant AND e.endpoint = c.endpoint AND e.order_key = c.order_key
-                       AND e.id < c.id AND e.status IN ('pending', 'in_flight'))
-                 )
-                 UPDATE deliveries SET status = 'in_flight', next_attempt_at = ?1 + ?2, updated_at = ?1
-                 WHERE id IN (SELECT id FROM ranked WHERE n <= ?3 ORDER BY n, id LIMIT ?4)
+            const WAITS_FOR_EARLIER: &str = "(d.order_key IS NULL OR NOT EXISTS (
+                 SELECT 1 FROM deliveries e
+                 WHERE e.tenant = d.tenant AND e.endpoint = d.endpoint AND e.order_key = d.order_key
+                   AND e.id < d.id AND e.status IN ('pending', 'in_flight')))";
+            let mut per_pair = db.prepare_cached(&format!(
+                "SELECT d.id FROM deliveries d
+                 WHERE d.tenant = ?1 AND d.endpoint = ?2 AND d.status IN ('pending', 'in_flight') AND d.next_attempt_at <= ?3
+                   AND {WAITS_FOR_EARLIER}
+                 ORDER BY d.next_attempt_at, d.id LIMIT ?4"
+            ))?;
+            let mut lists: Vec<Vec<i64>> = Vec::with_capacity(pairs.len() + 1);
+            for (tenant, endpoint) in &pairs {
+                let ids: Vec<i64> = per_pair
+                    .query_map(params![tenant, endpoint, now, per_endpoint as i64], |row| row.get(0))?
+                    .collect::<std::result::Result<_, _>>()?;
+                lists.push(ids);
+            }
+            let mut stragglers = db.prepare_cached(&format!(
+                "SELECT d.id FROM deliveries d
+                 WHERE d.status IN ('pending', 'in_flight') AND d.next_attempt_at <= ?1 AND {WAITS_FOR_EARLIER}
+                 ORDER BY d.next_attempt_at, d.id LIMIT 32"
+            ))?;
+            lists.push(
+                stragglers
+                    .query_map(params![now], |row| row.get(0))?
+                    .collect::<std::result::Result<_, _>>()?,
+            );
+            // Take in turns: the first of each list, then the second, …
+            let mut chosen = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+            'turns: for turn in 0..longest {
+                for list in &lists {
+                    if let Some(id) = list.get(turn)
+                        && seen.insert(*id)
+                    {
+                        chosen.push(*id);
+                        if chosen.len() >= limit {
+                            break 'turns;
+                        }
+                    }
+                }
+            }
+            let mut lease = db.prepare_cached(
+                "UPDATE deliveries SET status = 'in_flight', next_attempt_at = ?2 + ?3, updated_at = ?2 WHERE id = ?1
                  RETURNING id, event_id, tenant, route, endpoint, attempts",
             )?;
-            let claimed: Vec<(i64, String, String, i64, String, i64)> = claim
-                .query_map(
-                    params![now, lease_ms, per_endpoint as i64, limit as i64, CANDIDATES],
-                    |row| {
-                        Ok((
-                            row.get(0)?,
-                            row.get(1)?,
-                            row.get(2)?,
-                            row.get(3)?,
-                            row.get(4)?,
-                            row.get(5)?,
-                        ))
-                    },
-                )?
-                .collect::<std::result::Result<_, _>>()?;
-            let mut event = db.prepare("SELECT correlation_id, data FROM events WHERE id = ?1")?;
-            let mut out = Vec::with_capacity(claimed.len());
-            for (delivery_id, event_id, tenant, route, endpoint, attempts) in claimed {
+            let mut event = db.prepare_cached("SELECT correlation_id, data FROM events WHERE id = ?1")?;
+            let mut out = Vec::with_capacity(chosen.len());
+            for id in chosen {
+                let (delivery_id, event_id, tenant, route, endpoint, attempts): (i64, String, String, i64, String, i64) =
+                    lease.query_row(params![id, now, lease_ms], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+                    })?;
                 let (correlation_id, data): (String, String) =
                     event.query_row(params![event_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
                 out.push(Due {
@@ -549,7 +575,6 @@ impl Store {
                     data,
                 });
             }
-            out.sort_by_key(|d| d.delivery_id);
             Ok(out)
         })
         .await
