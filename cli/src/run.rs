@@ -286,72 +286,23 @@ fn envelope(message: &[u8], version: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// A file name from `template`: `{event.a.b}` is the text of that field of
-/// the event (JSON), `{line}` the input line. Characters that cannot be in
-/// a file name become `_`.
+/// The file name for an event (see `mapwright_project::naming`).
 fn file_name(template: &str, record: &[u8], line: usize) -> Result<String, Vec<MappingError>> {
     let event: serde_json::Value = serde_json::from_slice(record).unwrap_or(serde_json::Value::Null);
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        let end = after.find('}').ok_or_else(|| {
-            vec![MappingError::output(
-                "$",
-                format!("--name-template {template:?} has an unclosed `{{`"),
-            )]
-        })?;
-        let key = &after[..end];
-        let value = if key == "line" {
-            line.to_string()
-        } else if let Some(path) = key.strip_prefix("event.") {
-            let mut node = &event;
-            for part in path.split('.') {
-                node = node.get(part).unwrap_or(&serde_json::Value::Null);
+    mapwright_project::naming::file_name(template, &event, line).map_err(|error| {
+        vec![match error {
+            mapwright_project::naming::NameError::Missing(path) => MappingError::input(
+                path.clone(),
+                format!(
+                    "--name-template needs `{}`, and the event has no text or number there",
+                    &path[2..]
+                ),
+            ),
+            mapwright_project::naming::NameError::Template(message) => {
+                MappingError::output("$", format!("--name-template {message}"))
             }
-            match node {
-                serde_json::Value::String(text) => text.clone(),
-                serde_json::Value::Number(n) => n.to_string(),
-                _ => {
-                    return Err(vec![MappingError::input(
-                        format!("$.{path}"),
-                        format!("--name-template needs `{path}`, and the event has no text or number there"),
-                    )]);
-                }
-            }
-        } else {
-            return Err(vec![MappingError::output(
-                "$",
-                format!("--name-template: unknown placeholder {{{key}}}; use {{line}} or {{event.FIELD}}"),
-            )]);
-        };
-        out.push_str(&value);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    let safe: String = out
-        .chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let safe = if safe.starts_with('.') {
-        format!("_{safe}")
-    } else {
-        safe
-    };
-    if safe.is_empty() {
-        return Err(vec![MappingError::output(
-            "$",
-            "--name-template gave an empty file name",
-        )]);
-    }
-    Ok(safe)
+        }]
+    })
 }
 
 /// One line read.

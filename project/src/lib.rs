@@ -5,6 +5,7 @@
 //! is where files are read.
 
 pub mod loader;
+pub mod naming;
 
 pub use loader::{FsLoader, PROJECT_FILE, collect_modules, find_root, module_path_of};
 

@@ -202,10 +202,14 @@ impl Default for RetryPolicy {
 pub struct Endpoint {
     /// Its name in the tenant's file.
     pub name: String,
-    /// `http_json` (REST, OData).
+    /// `http_json` (REST, OData) or `file_drop`.
     pub kind: EndpointKind,
-    /// The URL payloads are sent to.
+    /// The URL payloads are sent to (`http_json`).
     pub url: String,
+    /// The folder files are dropped in (`file_drop`).
+    pub directory: Option<PathBuf>,
+    /// File names in the folder (`{event.id}.csv` by default).
+    pub name_template: String,
     /// Authentication.
     pub auth: Auth,
     /// SAP's CSRF token handshake before each write.
@@ -232,6 +236,9 @@ pub struct Endpoint {
 pub enum EndpointKind {
     /// JSON over HTTP (REST, OData v2/v4).
     HttpJson,
+    /// One file per event, written atomically into a folder (legacy
+    /// imports, CSV staging drops).
+    FileDrop,
 }
 
 /// An event type routed to a mapping and an endpoint.
@@ -366,7 +373,9 @@ struct RouteFile {
 #[serde(deny_unknown_fields)]
 struct EndpointFile {
     kind: String,
-    url: String,
+    url: Option<String>,
+    directory: Option<PathBuf>,
+    name_template: Option<String>,
     #[serde(default)]
     auth: Option<AuthFile>,
     #[serde(default)]
@@ -502,16 +511,46 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
         let key = |k: &str| format!("endpoints.{name}.{k}");
         let kind = match endpoint.kind.as_str() {
             "http_json" => Some(EndpointKind::HttpJson),
+            "file_drop" => Some(EndpointKind::FileDrop),
             other => {
                 errors.push(error(
                     &key("kind"),
-                    format!("`{other}` is not an endpoint kind this runtime delivers to yet (known: http_json)"),
+                    format!(
+                        "`{other}` is not an endpoint kind this runtime delivers to yet (known: http_json, file_drop)"
+                    ),
                 ));
                 None
             }
         };
-        if !(endpoint.url.starts_with("http://") || endpoint.url.starts_with("https://")) {
-            errors.push(error(&key("url"), format!("{:?} is not an http(s) URL", endpoint.url)));
+        let url = endpoint.url.clone().unwrap_or_default();
+        if endpoint.url.is_some() && !(url.starts_with("http://") || url.starts_with("https://")) {
+            errors.push(error(&key("url"), format!("{url:?} is not an http(s) URL")));
+        }
+        let mut directory = None;
+        match kind {
+            Some(EndpointKind::HttpJson) if endpoint.url.is_none() => {
+                errors.push(error(&key("url"), "an http_json endpoint needs `url`".to_owned()));
+            }
+            Some(EndpointKind::FileDrop) => match &endpoint.directory {
+                None => errors.push(error(
+                    &key("directory"),
+                    "a file_drop endpoint needs `directory`".to_owned(),
+                )),
+                Some(dir) => {
+                    let dir = base.join(dir);
+                    if let Err(e) = std::fs::create_dir_all(&dir) {
+                        errors.push(error(&key("directory"), format!("cannot use {}: {e}", dir.display())));
+                    }
+                    directory = Some(dir);
+                }
+            },
+            Some(EndpointKind::HttpJson) | None => {}
+        }
+        if kind == Some(EndpointKind::FileDrop) && endpoint.auth.is_some() {
+            errors.push(error(
+                &key("auth"),
+                "a file_drop endpoint takes no credentials".to_owned(),
+            ));
         }
         let secret = |value: &str, k: &str, errors: &mut Vec<ConfigError>| match Secret::parse(value, base) {
             Ok(secret) => Some(secret),
@@ -574,7 +613,12 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                 Endpoint {
                     name: name.clone(),
                     kind,
-                    url: endpoint.url.clone(),
+                    url,
+                    directory,
+                    name_template: endpoint
+                        .name_template
+                        .clone()
+                        .unwrap_or_else(|| "{event.id}".to_owned()),
                     auth,
                     sap_csrf: endpoint.sap_csrf,
                     rate_per_second: endpoint.rate_per_second,

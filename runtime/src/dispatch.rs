@@ -450,7 +450,19 @@ impl Dispatcher {
             tokio::time::sleep(wait).await;
         }
         let sent_at = std::time::Instant::now();
-        let outcome = self.send(endpoint, &state, route, due, payload).await;
+        let outcome = match endpoint.kind {
+            crate::config::EndpointKind::HttpJson => self.send(endpoint, &state, route, due, payload).await,
+            crate::config::EndpointKind::FileDrop => {
+                let (endpoint, due, route_hash) = (endpoint.clone(), due.clone(), route.mapping_hash.clone());
+                tokio::task::spawn_blocking(move || drop_file(&endpoint, &due, &payload, route_hash))
+                    .await
+                    .unwrap_or_else(|e| Outcome::Retry {
+                        at_ms: now_ms() + 1000,
+                        http_status: None,
+                        detail: format!("the file write was interrupted: {e}"),
+                    })
+            }
+        };
         if let Some(adaptive) = &state.adaptive {
             let pressure = match &outcome {
                 Outcome::Retry {
@@ -549,7 +561,7 @@ impl Dispatcher {
             let detail: String = body.chars().take(2000).collect();
             return match status {
                 200..=299 => Outcome::Delivered {
-                    http_status: i64::from(status),
+                    http_status: Some(i64::from(status)),
                     erp_document: document_id(location.as_deref(), &body),
                     mapping_hash: route.mapping_hash.clone(),
                 },
@@ -668,6 +680,81 @@ impl Dispatcher {
         let fresh = CsrfSession { token, cookies };
         *session = Some(fresh.clone());
         Ok(fresh)
+    }
+}
+
+/// Drops the payload as one file, atomically: written to a hidden
+/// temporary file in the same folder, flushed to disk, renamed to its
+/// final name, and the folder flushed. A file already there with the same
+/// bytes is this delivery done before a crash: delivered, not written
+/// twice; different bytes under the name are refused (dead letter).
+fn drop_file(endpoint: &Endpoint, due: &Due, payload: &[u8], mapping_hash: String) -> Outcome {
+    use std::io::Write;
+    let Some(directory) = &endpoint.directory else {
+        return Outcome::Dead {
+            http_status: None,
+            reason: "the file_drop endpoint has no directory".to_owned(),
+        };
+    };
+    let event: serde_json::Value = serde_json::from_str(&due.data).unwrap_or(serde_json::Value::Null);
+    let position = usize::try_from(due.delivery_id).unwrap_or(0);
+    let name = match mapwright_project::naming::file_name(&endpoint.name_template, &event, position) {
+        Ok(name) => name,
+        Err(mapwright_project::naming::NameError::Missing(path)) => {
+            return Outcome::Dead {
+                http_status: None,
+                reason: format!("the file name template needs {path}, and the event has no text or number there"),
+            };
+        }
+        Err(mapwright_project::naming::NameError::Template(message)) => {
+            return Outcome::Dead {
+                http_status: None,
+                reason: format!("the file name template: {message}"),
+            };
+        }
+    };
+    let target = directory.join(&name);
+    if let Ok(existing) = std::fs::read(&target) {
+        return if existing == payload {
+            Outcome::Delivered {
+                http_status: None,
+                erp_document: Some(name),
+                mapping_hash,
+            }
+        } else {
+            Outcome::Dead {
+                http_status: None,
+                reason: format!(
+                    "{} already exists with other content; not overwritten",
+                    target.display()
+                ),
+            }
+        };
+    }
+    let temporary = directory.join(format!(".{name}.{}.tmp", due.delivery_id));
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(payload)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &target)?;
+        std::fs::File::open(directory)?.sync_all()
+    })();
+    match written {
+        Ok(()) => Outcome::Delivered {
+            http_status: None,
+            erp_document: Some(name),
+            mapping_hash,
+        },
+        Err(error) => {
+            let _ = std::fs::remove_file(&temporary);
+            retry_later(
+                endpoint,
+                due,
+                None,
+                format!("cannot write {}: {error}", target.display()),
+                None,
+            )
+        }
     }
 }
 

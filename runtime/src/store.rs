@@ -411,8 +411,8 @@ pub struct Due {
 pub enum Outcome {
     /// The ERP took it.
     Delivered {
-        /// Its HTTP status.
-        http_status: i64,
+        /// Its HTTP status (none for a file drop).
+        http_status: Option<i64>,
         /// The document id it gave, if found.
         erp_document: Option<String>,
         /// SHA-256 of the mapping that made the payload.
@@ -624,7 +624,7 @@ impl Store {
                     erp_document,
                     mapping_hash,
                 } => {
-                    attempt("delivered", Some(http_status), erp_document.as_deref().unwrap_or(""))?;
+                    attempt("delivered", http_status, erp_document.as_deref().unwrap_or(""))?;
                     db.execute(
                         "UPDATE deliveries SET status = 'delivered', attempts = ?2, erp_document = ?3, mapping_hash = ?4,
                          last_error = NULL, updated_at = ?5 WHERE id = ?1",

@@ -561,3 +561,94 @@ async fn order_by_keeps_one_entitys_deliveries_in_order() {
         "{a:?} {b:?}"
     );
 }
+
+/// A file-drop endpoint writes one file per event atomically; a file
+/// already there with the same bytes (a crash after the rename) counts as
+/// delivered, one with other bytes is never overwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_drops_are_atomic_and_never_written_twice() {
+    let dir = temp_dir("filedrop");
+    let map = examples().join("requisition_to_csv/requisition_to_csv.map");
+    let tables = examples().join("procurement/tenants/initech_legacy/tables.toml");
+    std::fs::write(
+        dir.join("tenants/initech.toml"),
+        format!(
+            r#"id = "initech"
+[intake]
+token_sha256 = "{hash}"
+[[routes]]
+event = "purchase_requisition.approved"
+mapping = "{map}"
+endpoint = "staging"
+tables_file = "{tables}"
+[endpoints.staging]
+kind = "file_drop"
+directory = "drop"
+name_template = "PO_{{event.number}}.csv"
+"#,
+            hash = token_hash("initech-token"),
+            map = map.display(),
+            tables = tables.display()
+        ),
+    )
+    .unwrap();
+    let setup = start(&dir);
+    let lines = std::fs::read_to_string(examples().join("procurement/requisitions.jsonl")).unwrap();
+    let events: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let drop_dir = dir.join("tenants/drop");
+    let request = |key: &str, data: &Value| {
+        Request::post("/v1/events")
+            .header("authorization", "Bearer initech-token")
+            .header("idempotency-key", key)
+            .body(Body::from(
+                json!({"type": "purchase_requisition.approved", "data": data}).to_string(),
+            ))
+            .unwrap()
+    };
+    for (n, event) in events.iter().enumerate() {
+        let response = router(setup.intake.clone())
+            .oneshot(request(&format!("f{n}"), event))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    drain(&setup, 10).await;
+    let first = std::fs::read(drop_dir.join("PO_PR-2025-0311.csv")).unwrap();
+    assert!(first.starts_with(b"PO_NUMBER;PO_LINE;"));
+    assert!(drop_dir.join("PO_PR-2025-0312.csv").is_file());
+    let mut names: Vec<String> = std::fs::read_dir(&drop_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["PO_PR-2025-0311.csv", "PO_PR-2025-0312.csv"],
+        "no temporary files left"
+    );
+
+    // Redelivery of the first (as after a crash between rename and record):
+    // same bytes, delivered, still one file.
+    let again = router(setup.intake.clone())
+        .oneshot(request("f0-again", &events[0]))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    drain(&setup, 10).await;
+    assert_eq!(std::fs::read_dir(&drop_dir).unwrap().count(), 2);
+    assert!(setup.store.dead_letters(None).await.unwrap().is_empty());
+
+    // Other bytes under an existing name: refused, the file untouched.
+    let mut changed = events[0].clone();
+    changed["lines"][0]["quantity"] = "5".into();
+    let response = router(setup.intake.clone())
+        .oneshot(request("f0-changed", &changed))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    drain(&setup, 10).await;
+    let dead = setup.store.dead_letters(None).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].reason.contains("already exists with other content"), "{dead:?}");
+    assert_eq!(std::fs::read(drop_dir.join("PO_PR-2025-0311.csv")).unwrap(), first);
+}
