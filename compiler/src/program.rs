@@ -251,6 +251,21 @@ impl Program {
         self.output.format.format
     }
 
+    /// Maps one JSON event to the output record's value (for targets that
+    /// take values rather than bytes, such as a SQL staging table; its
+    /// shape is [`Program::output`]).
+    pub fn map_value(
+        &self,
+        interpreter: &Interpreter<'_>,
+        input: &[u8],
+        options: DecodeOptions,
+    ) -> Result<Value, Vec<MappingError>> {
+        let event = json_in::decode(&self.input, input, options)?;
+        interpreter
+            .run(&self.mapping, vec![event])
+            .map_err(|failure| vec![MappingError::from(failure)])
+    }
+
     /// Maps one JSON event to one payload appended to `out`, laid out for
     /// `framing`. On failure `out` is unchanged and every problem of the
     /// record is returned: all input problems, else the mapping's failure,
@@ -263,10 +278,7 @@ impl Program {
         framing: Framing,
         out: &mut Vec<u8>,
     ) -> Result<(), Vec<MappingError>> {
-        let event = json_in::decode(&self.input, input, options)?;
-        let result = interpreter
-            .run(&self.mapping, vec![event])
-            .map_err(|failure| vec![MappingError::from(failure)])?;
+        let result = self.map_value(interpreter, input, options)?;
         match (self.output.format.format, framing) {
             (WireFormat::Json, _) => json_out::encode(&self.output, &result, out),
             (WireFormat::Xml, Framing::Stream { .. }) => xml_out::encode(&self.output, &result, Layout::Line, out),

@@ -208,8 +208,13 @@ pub struct Endpoint {
     pub url: String,
     /// The folder files are dropped in (`file_drop`).
     pub directory: Option<PathBuf>,
-    /// File names in the folder (`{event.id}.csv` by default).
+    /// File names in the folder (`{event.id}` by default).
     pub name_template: String,
+    /// The PostgreSQL connection string (`sql_staging`), by reference.
+    pub connection: Option<Secret>,
+    /// The staging table (`sql_staging`): its columns are the row
+    /// record's CSV column names, plus a unique `mapwright_key` text column.
+    pub table: Option<String>,
     /// Authentication.
     pub auth: Auth,
     /// SAP's CSRF token handshake before each write.
@@ -239,6 +244,9 @@ pub enum EndpointKind {
     /// One file per event, written atomically into a folder (legacy
     /// imports, CSV staging drops).
     FileDrop,
+    /// Rows inserted into a PostgreSQL staging table, one transaction per
+    /// event.
+    SqlStaging,
 }
 
 /// An event type routed to a mapping and an endpoint.
@@ -376,6 +384,8 @@ struct EndpointFile {
     url: Option<String>,
     directory: Option<PathBuf>,
     name_template: Option<String>,
+    connection: Option<String>,
+    table: Option<String>,
     #[serde(default)]
     auth: Option<AuthFile>,
     #[serde(default)]
@@ -512,11 +522,12 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
         let kind = match endpoint.kind.as_str() {
             "http_json" => Some(EndpointKind::HttpJson),
             "file_drop" => Some(EndpointKind::FileDrop),
+            "sql_staging" => Some(EndpointKind::SqlStaging),
             other => {
                 errors.push(error(
                     &key("kind"),
                     format!(
-                        "`{other}` is not an endpoint kind this runtime delivers to yet (known: http_json, file_drop)"
+                        "`{other}` is not an endpoint kind this runtime delivers to yet (known: http_json, file_drop, sql_staging)"
                     ),
                 ));
                 None
@@ -544,8 +555,39 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                     directory = Some(dir);
                 }
             },
+            Some(EndpointKind::SqlStaging) => {
+                if endpoint.connection.is_none() {
+                    errors.push(error(
+                        &key("connection"),
+                        "a sql_staging endpoint needs `connection` (env:NAME or file:PATH)".to_owned(),
+                    ));
+                }
+                let valid_table = endpoint.table.as_deref().is_some_and(|t| {
+                    !t.is_empty()
+                        && t.split('.').all(|part| {
+                            part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        })
+                });
+                if !valid_table {
+                    errors.push(error(
+                        &key("table"),
+                        "a sql_staging endpoint needs `table`, a plain name such as staging.po_lines".to_owned(),
+                    ));
+                }
+            }
             Some(EndpointKind::HttpJson) | None => {}
         }
+        let connection = match &endpoint.connection {
+            Some(text) => match Secret::parse(text, base) {
+                Ok(secret) => Some(secret),
+                Err(message) => {
+                    errors.push(error(&key("connection"), message));
+                    None
+                }
+            },
+            None => None,
+        };
         if kind == Some(EndpointKind::FileDrop) && endpoint.auth.is_some() {
             errors.push(error(
                 &key("auth"),
@@ -619,6 +661,8 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                         .name_template
                         .clone()
                         .unwrap_or_else(|| "{event.id}".to_owned()),
+                    connection,
+                    table: endpoint.table.clone(),
                     auth,
                     sap_csrf: endpoint.sap_csrf,
                     rate_per_second: endpoint.rate_per_second,

@@ -452,6 +452,7 @@ impl Dispatcher {
         let sent_at = std::time::Instant::now();
         let outcome = match endpoint.kind {
             crate::config::EndpointKind::HttpJson => self.send(endpoint, &state, route, due, payload).await,
+            crate::config::EndpointKind::SqlStaging => sql_insert(endpoint, route, due).await,
             crate::config::EndpointKind::FileDrop => {
                 let (endpoint, due, route_hash) = (endpoint.clone(), due.clone(), route.mapping_hash.clone());
                 tokio::task::spawn_blocking(move || drop_file(&endpoint, &due, &payload, route_hash))
@@ -680,6 +681,136 @@ impl Dispatcher {
         let fresh = CsrfSession { token, cookies };
         *session = Some(fresh.clone());
         Ok(fresh)
+    }
+}
+
+/// Inserts the mapped rows into the endpoint's PostgreSQL staging table in
+/// one transaction. Each row carries `mapwright_key` (event, route, row),
+/// a unique column: a redelivery after a crash inserts nothing twice
+/// (`ON CONFLICT DO NOTHING`). Rows go in as JSON through
+/// `json_populate_record`, so PostgreSQL converts each value to its
+/// column's type; the columns are the row record's CSV column names.
+async fn sql_insert(endpoint: &Endpoint, route: &Route, due: &Due) -> Outcome {
+    use mapwright_compiler::interp::value::Value;
+    use mapwright_compiler::wire::shape::Shape;
+    let dead = |reason: String| Outcome::Dead {
+        http_status: None,
+        reason,
+    };
+    let (Some(connection), Some(table)) = (&endpoint.connection, &endpoint.table) else {
+        return dead("the sql_staging endpoint lacks its connection or table".to_owned());
+    };
+    // Map to the value (not bytes): a record holding a list of rows.
+    let value = match route
+        .program
+        .interpreter(&route.params, route.tables.clone())
+        .map_err(|e| vec![e.to_string()])
+        .and_then(|interpreter| {
+            route
+                .program
+                .map_value(&interpreter, due.data.as_bytes(), DecodeOptions::default())
+                .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+        }) {
+        Ok(value) => value,
+        Err(errors) => return dead(format!("the mapping failed: {}", errors.join("; "))),
+    };
+    let shapes = &route.program.output;
+    let Some(root) = shapes.root() else {
+        return dead("the mapping's output has no shape".to_owned());
+    };
+    let Some((slot, row_index)) = root.fields.iter().enumerate().find_map(|(i, f)| match &f.shape {
+        Shape::List(element) => match element.as_ref() {
+            Shape::Record(row) => Some((i, *row)),
+            _ => None,
+        },
+        _ => None,
+    }) else {
+        return dead(format!("{} has no list of rows for a staging table", root.name));
+    };
+    let Some(row_shape) = shapes.records.get(row_index) else {
+        return dead("unknown row shape".to_owned());
+    };
+    let rows = match &value {
+        Value::Record(slots) => match slots.get(slot) {
+            Some(Value::List(rows)) => rows.clone(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let mut json_rows = Vec::with_capacity(rows.len());
+    for (n, row) in rows.iter().enumerate() {
+        let Value::Record(cells) = row else { continue };
+        let mut object = serde_json::Map::new();
+        for (field, cell) in row_shape.fields.iter().zip(cells) {
+            let text = if cell.is_present() {
+                match mapwright_compiler::wire::scalar_text(&field.shape, field.wire, cell, None, '.') {
+                    Ok(text) => serde_json::Value::String(text),
+                    Err(message) => return dead(format!("$.rows[{n}].{}: {message}", field.name)),
+                }
+            } else {
+                serde_json::Value::Null
+            };
+            object.insert(field.csv_column.clone(), text);
+        }
+        object.insert(
+            "mapwright_key".to_owned(),
+            serde_json::Value::String(format!("{}:{}:{n}", due.event_id, due.route)),
+        );
+        json_rows.push(serde_json::Value::Object(object));
+    }
+    let quote = |name: &str| {
+        name.split('.')
+            .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    let mut columns: Vec<String> = row_shape.fields.iter().map(|f| quote(&f.csv_column)).collect();
+    columns.push(quote("mapwright_key"));
+    let columns = columns.join(", ");
+    let table = quote(table);
+    let statement = format!(
+        "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_record(NULL::{table}, $1::text::json) ON CONFLICT (\"mapwright_key\") DO NOTHING"
+    );
+    let conninfo = match connection.resolve() {
+        Ok(conninfo) => conninfo,
+        Err(reason) => return retry_later(endpoint, due, None, reason, None),
+    };
+    let attempt = async {
+        let (mut client, driver) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            let _ = driver.await;
+        });
+        let transaction = client.transaction().await?;
+        let mut inserted = 0u64;
+        for row in &json_rows {
+            inserted += transaction.execute(statement.as_str(), &[&row.to_string()]).await?;
+        }
+        transaction.commit().await?;
+        Ok::<u64, tokio_postgres::Error>(inserted)
+    };
+    match tokio::time::timeout(Duration::from_millis(endpoint.timeout_ms), attempt).await {
+        Ok(Ok(inserted)) => Outcome::Delivered {
+            http_status: None,
+            erp_document: Some(format!("{inserted} of {} rows inserted", json_rows.len())),
+            mapping_hash: route.mapping_hash.clone(),
+        },
+        Ok(Err(error)) => {
+            // Integrity and schema errors (classes 23 and 42) will not go
+            // away by trying again.
+            let permanent = error
+                .code()
+                .is_some_and(|code| code.code().starts_with("23") || code.code().starts_with("42"));
+            let detail = match error.as_db_error() {
+                Some(db) => format!("PostgreSQL: {} ({})", db.message(), db.code().code()),
+                None => format!("PostgreSQL: {error}"),
+            };
+            if permanent {
+                dead(detail)
+            } else {
+                retry_later(endpoint, due, None, detail, None)
+            }
+        }
+        Err(_) => retry_later(endpoint, due, None, "the staging insert timed out".to_owned(), None),
     }
 }
 
