@@ -184,7 +184,11 @@ async fn mapping_failures_and_refusals_go_to_the_dead_letter_queue() {
         "{dead:?}"
     );
     assert_eq!(sim.documents(), 0);
-    let shown = setup.store.dead_letter(dead[0].delivery_id).await.unwrap().unwrap();
+    let unknown = dead
+        .iter()
+        .find(|d| d.reason.contains("supplier not yet in SAP"))
+        .unwrap();
+    let shown = setup.store.dead_letter(unknown.delivery_id).await.unwrap().unwrap();
     assert_eq!(shown["tenant"], "acme");
     assert_eq!(shown["data"]["number"], "RE-000001");
     assert_eq!(shown["event"]["deliveries"][0]["attempts"][0]["outcome"], "failed");
