@@ -24,6 +24,47 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// Posts EVENTS events from CLIENTS concurrent clients (keys
+/// `{prefix}-{i}`), each answered 202, and prints the rate and latency.
+async fn post_all(client: &reqwest::Client, url: &str, body: &Arc<String>, prefix: &str, label: &str) {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, url, body, prefix) = (client.clone(), url.to_owned(), body.clone(), prefix.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for i in (c..EVENTS).step_by(CLIENTS) {
+                let t = Instant::now();
+                let response = client
+                    .post(&url)
+                    .bearer_auth("acme-token")
+                    .header("idempotency-key", format!("{prefix}-{i}"))
+                    .header("content-type", "application/json")
+                    .body(body.as_str().to_owned())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 202);
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    println!(
+        "{label}: accepted {EVENTS} events in {:.2} s: {:.0} events/s (p50 {:.1} ms, p99 {:.1} ms, {CLIENTS} clients)",
+        elapsed.as_secs_f64(),
+        EVENTS as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+        percentile(&latencies, 0.99).as_secs_f64() * 1000.0
+    );
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
@@ -93,81 +134,12 @@ max_concurrency = 16
             let _ = axum::serve(listener, mapwright_runtime::intake::router(intake)).await;
         });
         let only = format!("http://{address}/v1/events");
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for c in 0..CLIENTS {
-            let (client, only, body) = (client.clone(), only.clone(), body.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                for i in (c..EVENTS).step_by(CLIENTS) {
-                    let t = Instant::now();
-                    let response = client
-                        .post(&only)
-                        .bearer_auth("acme-token")
-                        .header("idempotency-key", format!("only-{i}"))
-                        .header("content-type", "application/json")
-                        .body(body.as_str().to_owned())
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(response.status(), 202);
-                    latencies.push(t.elapsed());
-                }
-                latencies
-            }));
-        }
-        let mut latencies = Vec::new();
-        for task in tasks {
-            latencies.extend(task.await.unwrap());
-        }
-        let elapsed = started.elapsed();
-        latencies.sort();
-        println!(
-            "intake alone: accepted {EVENTS} events in {:.2} s: {:.0} events/s (p50 {:.1} ms, p99 {:.1} ms, {CLIENTS} clients)",
-            elapsed.as_secs_f64(),
-            EVENTS as f64 / elapsed.as_secs_f64(),
-            percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
-            percentile(&latencies, 0.99).as_secs_f64() * 1000.0
-        );
+        post_all(&client, &only, &body, "only", "intake alone").await;
     }
 
     // 1. With the dispatcher delivering at the same time.
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..CLIENTS {
-        let (client, base, body) = (client.clone(), base.clone(), body.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            for i in (c..EVENTS).step_by(CLIENTS) {
-                let t = Instant::now();
-                let response = client
-                    .post(&base)
-                    .bearer_auth("acme-token")
-                    .header("idempotency-key", format!("bench-{i}"))
-                    .header("content-type", "application/json")
-                    .body(body.as_str().to_owned())
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 202);
-                latencies.push(t.elapsed());
-            }
-            latencies
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
-    }
-    let accept_time = started.elapsed();
-    latencies.sort();
-    println!(
-        "accepted {EVENTS} events in {:.2} s: {:.0} events/s (p50 {:.1} ms, p99 {:.1} ms, {CLIENTS} clients, dispatcher running)",
-        accept_time.as_secs_f64(),
-        EVENTS as f64 / accept_time.as_secs_f64(),
-        percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
-        percentile(&latencies, 0.99).as_secs_f64() * 1000.0
-    );
+    post_all(&client, &base, &body, "bench", "while delivering").await;
 
     // 2. Delivered end to end.
     loop {

@@ -412,14 +412,19 @@ impl Dispatcher {
                 };
             }
         }
-        // Map first: a mapping error is permanent and needs no permit.
-        let payload = match map(route, &due.data) {
-            Ok(payload) => payload,
-            Err(reason) => {
-                return Outcome::Dead {
-                    http_status: None,
-                    reason,
-                };
+        // Map first: a mapping error is permanent and needs no permit. (A
+        // staging table takes the mapped value, not bytes: it maps itself.)
+        let payload = if endpoint.kind == crate::config::EndpointKind::SqlStaging {
+            Vec::new()
+        } else {
+            match map(route, &due.data) {
+                Ok(payload) => payload,
+                Err(reason) => {
+                    return Outcome::Dead {
+                        http_status: None,
+                        reason,
+                    };
+                }
             }
         };
         let Ok(_permit) = state.permits.clone().acquire_owned().await else {

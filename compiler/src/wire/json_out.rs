@@ -11,8 +11,8 @@
 //! built the value, a too-long text or an unwritable decimal is a
 //! [`MappingError`] with its output path, never a malformed document.
 
-use super::MappingError;
 use super::shape::{FieldShape, Shape, Shapes, Wire};
+use super::{MappingError, Step};
 use crate::helpers::date::DateTimeValue;
 use crate::helpers::{number, text};
 use crate::interp::value::Value;
@@ -39,12 +39,6 @@ pub fn encode(shapes: &Shapes, value: &Value, out: &mut Vec<u8>) -> Result<(), V
     }
 }
 
-/// One step of the output path; the path is rendered only for an error.
-enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
 struct Encoder<'a> {
     shapes: &'a Shapes,
     out: &'a mut Vec<u8>,
@@ -54,18 +48,8 @@ struct Encoder<'a> {
 
 impl<'a> Encoder<'a> {
     fn error(&mut self, message: impl Into<String>) {
-        let mut path = String::from("$");
-        for step in &self.path {
-            match step {
-                Step::Key(key) => super::push_key(&mut path, key),
-                Step::Index(index) => {
-                    path.push('[');
-                    path.push_str(&index.to_string());
-                    path.push(']');
-                }
-            }
-        }
-        self.errors.push(MappingError::output(path, message));
+        self.errors
+            .push(MappingError::output(super::render_path(&self.path), message));
     }
 
     fn string(&mut self, text: &str) {

@@ -88,6 +88,32 @@ impl fmt::Display for MappingError {
     }
 }
 
+/// One step of an output path, kept while an encoder walks a value and
+/// rendered only when a problem is reported.
+#[derive(Clone, Copy, Debug)]
+pub enum Step<'a> {
+    /// A field, by its key.
+    Key(&'a str),
+    /// A list element, by position.
+    Index(usize),
+}
+
+/// The JSON path (`$.a[2].b`) of `steps`.
+pub fn render_path(steps: &[Step<'_>]) -> String {
+    let mut path = String::from("$");
+    for step in steps {
+        match step {
+            Step::Key(key) => push_key(&mut path, key),
+            Step::Index(index) => {
+                path.push('[');
+                path.push_str(&index.to_string());
+                path.push(']');
+            }
+        }
+    }
+    path
+}
+
 /// Appends `.key` to a JSON path, quoting keys that are not plain names
 /// (`$["odd key"]`).
 pub fn push_key(path: &mut String, key: &str) {

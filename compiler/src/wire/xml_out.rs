@@ -13,8 +13,8 @@
 //! attribute normalisation). Characters XML 1.0 cannot carry are a
 //! [`MappingError`] with the field's path, never a malformed document.
 
-use super::MappingError;
 use super::shape::{FieldShape, Shape, Shapes, XmlRole};
+use super::{MappingError, Step};
 use crate::interp::value::Value;
 
 /// The XML Schema instance namespace, for `xsi:type`.
@@ -66,11 +66,6 @@ pub fn encode(shapes: &Shapes, value: &Value, layout: Layout, out: &mut Vec<u8>)
     }
 }
 
-enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
 struct Encoder<'a> {
     shapes: &'a Shapes,
     out: &'a mut Vec<u8>,
@@ -81,18 +76,8 @@ struct Encoder<'a> {
 
 impl<'a> Encoder<'a> {
     fn error(&mut self, message: impl Into<String>) {
-        let mut path = String::from("$");
-        for step in &self.path {
-            match step {
-                Step::Key(key) => super::push_key(&mut path, key),
-                Step::Index(index) => {
-                    path.push('[');
-                    path.push_str(&index.to_string());
-                    path.push(']');
-                }
-            }
-        }
-        self.errors.push(MappingError::output(path, message));
+        self.errors
+            .push(MappingError::output(super::render_path(&self.path), message));
     }
 
     fn indent(&mut self, depth: usize) {
