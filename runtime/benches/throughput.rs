@@ -10,6 +10,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing bench may panic
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use mapwright_runtime::config::token_hash;
 use mapwright_runtime::sim::SimErp;
 use serde_json::{Value, json};
@@ -69,8 +72,7 @@ async fn post_all(client: &reqwest::Client, url: &str, body: &Arc<String>, prefi
 async fn main() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let map = examples.join("invoice_to_sap/invoice_to_sap.map");
-    let checked = mapwright_project::check_file(&map, None).unwrap();
-    let shapes = mapwright_project::program(&checked, &map, None).unwrap().output;
+    let shapes = common::sap_invoice_shapes();
     let sim = SimErp::new(Some(shapes), 0, 0);
     let url = sim.start().await.unwrap();
     let dir = std::env::temp_dir().join(format!("mapwright-bench-{}", std::process::id()));
@@ -109,10 +111,7 @@ max_concurrency = 16
     .await
     .unwrap();
     let base = format!("http://{}/v1/events", running.address);
-    let invoice: Value = serde_json::from_slice(
-        &std::fs::read(examples.join("invoice_to_sap/invoice_to_sap.tests/de_supplier_invoice/input.json")).unwrap(),
-    )
-    .unwrap();
+    let invoice: Value = common::example_invoice();
     let body = Arc::new(json!({"type": "invoice.created", "data": invoice}).to_string());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)

@@ -7,18 +7,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 
+mod common;
+
+use common::{example_invoice, examples, sap_invoice_shapes};
+
 use mapwright_runtime::config::token_hash;
 use mapwright_runtime::sim::SimErp;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const EVENTS: usize = 120;
 const KILLS: usize = 4;
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -31,8 +30,7 @@ fn free_port() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_survives_sigkill_and_is_delivered_once() {
     let file = examples().join("invoice_to_sap/invoice_to_sap.map");
-    let checked = mapwright_project::check_file(&file, None).unwrap();
-    let shapes = mapwright_project::program(&checked, &file, None).unwrap().output;
+    let shapes = sap_invoice_shapes();
     // Slow enough that kills land while deliveries are in flight.
     let sim = SimErp::new(Some(shapes), 7, 0);
     sim.latency_ms.store(60, std::sync::atomic::Ordering::SeqCst);
@@ -65,10 +63,7 @@ retry = {{ max_attempts = 50, initial_backoff_ms = 20, max_backoff_ms = 200 }}
         ),
     )
     .unwrap();
-    let invoice: Value = serde_json::from_slice(
-        &std::fs::read(examples().join("invoice_to_sap/invoice_to_sap.tests/de_supplier_invoice/input.json")).unwrap(),
-    )
-    .unwrap();
+    let invoice: Value = example_invoice();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

@@ -7,6 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 
+mod common;
+
+use common::{example_invoice, examples, output_shapes, sap_invoice_shapes};
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use mapwright_runtime::config::{load_dir, token_hash};
@@ -20,10 +24,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tower::ServiceExt;
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mapwright-dl-{}-{name}", std::process::id()));
@@ -87,10 +87,7 @@ fn start(dir: &Path) -> Setup {
 }
 
 fn invoice(number: usize, supplier: &str) -> Value {
-    let mut value: Value = serde_json::from_slice(
-        &std::fs::read(examples().join("invoice_to_sap/invoice_to_sap.tests/de_supplier_invoice/input.json")).unwrap(),
-    )
-    .unwrap();
+    let mut value = example_invoice();
     value["number"] = format!("RE-{number:06}").into();
     value["supplier"]["id"] = supplier.into();
     value
@@ -125,15 +122,9 @@ async fn drain(setup: &Setup, seconds: u64) {
     }
 }
 
-fn shapes_of_the_sap_mapping() -> mapwright_compiler::wire::shape::Shapes {
-    let file = examples().join("invoice_to_sap/invoice_to_sap.map");
-    let checked = mapwright_project::check_file(&file, None).unwrap();
-    mapwright_project::program(&checked, &file, None).unwrap().output
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_are_delivered_once_through_503s_and_429s() {
-    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 3, 5);
+    let sim = SimErp::new(Some(sap_invoice_shapes()), 3, 5);
     let url = sim.start().await.unwrap();
     let dir = temp_dir("faults");
     tenant(&dir, "acme", &url, "");
@@ -159,9 +150,7 @@ async fn events_are_delivered_once_through_503s_and_429s() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mapping_failures_and_refusals_go_to_the_dead_letter_queue() {
     // This ERP expects a purchase order: a supplier invoice does not fit.
-    let file = examples().join("requisition_to_sap_po/requisition_to_sap_po.map");
-    let checked = mapwright_project::check_file(&file, None).unwrap();
-    let other = mapwright_project::program(&checked, &file, None).unwrap().output;
+    let other = output_shapes("requisition_to_sap_po/requisition_to_sap_po.map");
     let sim = SimErp::new(Some(other), 0, 0);
     let url = sim.start().await.unwrap();
     let dir = temp_dir("dead");
@@ -203,7 +192,7 @@ async fn mapping_failures_and_refusals_go_to_the_dead_letter_queue() {
 async fn one_tenants_outage_does_not_delay_another() {
     let down = SimErp::new(None, 0, 0);
     down.down.store(true, Ordering::SeqCst);
-    let up = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    let up = SimErp::new(Some(sap_invoice_shapes()), 0, 0);
     let (down_url, up_url) = (down.start().await.unwrap(), up.start().await.unwrap());
     let dir = temp_dir("isolation");
     tenant(&dir, "acme", &down_url, "");
@@ -262,7 +251,7 @@ async fn a_closed_posting_window_holds_deliveries_without_attempts() {
 /// documents.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_keys_with_failures_make_one_document_each() {
-    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 2, 0);
+    let sim = SimErp::new(Some(sap_invoice_shapes()), 2, 0);
     let url = sim.start().await.unwrap();
     let dir = temp_dir("camel");
     tenant(&dir, "acme", &url, "");
@@ -288,7 +277,7 @@ async fn repeated_keys_with_failures_make_one_document_each() {
 /// the payload goes with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oauth_client_credentials_are_fetched_once_and_reused() {
-    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    let sim = SimErp::new(Some(sap_invoice_shapes()), 0, 0);
     *sim.oauth_secret.lock().unwrap() = Some("client-s3cret".to_owned());
     let url = sim.start().await.unwrap();
     let dir = temp_dir("oauth");
@@ -338,7 +327,7 @@ async fn outcomes_are_reported_by_signed_webhooks_retried_until_taken() {
     let hook_url = format!("http://{}/hooks", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    let sim = SimErp::new(Some(sap_invoice_shapes()), 0, 0);
     let url = sim.start().await.unwrap();
     let dir = temp_dir("webhook");
     std::fs::write(dir.join("tenants/acme.hook"), "whsec-42").unwrap();
@@ -379,7 +368,7 @@ async fn outcomes_are_reported_by_signed_webhooks_retried_until_taken() {
 /// event, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adaptive_concurrency_delivers_through_throttling() {
-    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 2);
+    let sim = SimErp::new(Some(sap_invoice_shapes()), 0, 2);
     let url = sim.start().await.unwrap();
     let dir = temp_dir("adaptive");
     tenant(&dir, "acme", &url, "adaptive_concurrency = true");
@@ -397,7 +386,7 @@ async fn adaptive_concurrency_delivers_through_throttling() {
 /// no second document is made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_are_retried_under_the_same_key() {
-    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    let sim = SimErp::new(Some(sap_invoice_shapes()), 0, 0);
     sim.latency_ms.store(400, Ordering::SeqCst);
     let url = sim.start().await.unwrap();
     let dir = temp_dir("timeout");
@@ -474,7 +463,7 @@ async fn connection_resets_are_retried() {
 /// for; the condition is a `fn` of the mapping file, checked at load.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_conditions_choose_the_events_a_route_takes() {
-    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    let sim = SimErp::new(Some(sap_invoice_shapes()), 0, 0);
     let url = sim.start().await.unwrap();
     let dir = temp_dir("when");
     let source = std::fs::read_to_string(examples().join("invoice_to_sap/invoice_to_sap.map")).unwrap();
@@ -532,7 +521,7 @@ async fn route_conditions_choose_the_events_a_route_takes() {
 /// the first is failing, the second waits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_by_keeps_one_entitys_deliveries_in_order() {
-    let sim = SimErp::new(Some(shapes_of_the_sap_mapping()), 0, 0);
+    let sim = SimErp::new(Some(sap_invoice_shapes()), 0, 0);
     sim.down.store(true, Ordering::SeqCst);
     let url = sim.start().await.unwrap();
     let dir = temp_dir("order");

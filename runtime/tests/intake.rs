@@ -6,19 +6,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 
+mod common;
+
+use common::{example_invoice, examples};
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use mapwright_runtime::config::{PostingWindow, load_dir, token_hash};
 use mapwright_runtime::intake::{Intake, router};
 use mapwright_runtime::store::Store;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use tower::ServiceExt;
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mapwright-rt-{}-{name}", std::process::id()));
@@ -79,13 +79,6 @@ fn setup(name: &str) -> (Arc<Intake>, PathBuf) {
     )
 }
 
-fn invoice() -> Value {
-    serde_json::from_slice(
-        &std::fs::read(examples().join("invoice_to_sap/invoice_to_sap.tests/de_supplier_invoice/input.json")).unwrap(),
-    )
-    .unwrap()
-}
-
 async fn call(intake: &Arc<Intake>, request: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
     let response = router(intake.clone()).oneshot(request).await.unwrap();
     let status = response.status();
@@ -116,7 +109,8 @@ fn get(token: &str, uri: &str) -> Request<Body> {
 #[tokio::test]
 async fn an_accepted_event_is_stored_and_seen_only_by_its_tenant() {
     let (intake, _dir) = setup("accept");
-    let body = json!({"type": "invoice.created", "data": invoice(), "business_key": "RE-2025-00042"}).to_string();
+    let body =
+        json!({"type": "invoice.created", "data": example_invoice(), "business_key": "RE-2025-00042"}).to_string();
     let request = post(Some("acme-token"), Some("k-1"), body.clone());
     let (status, answer, _) = call(&intake, request).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
@@ -142,7 +136,7 @@ async fn an_accepted_event_is_stored_and_seen_only_by_its_tenant() {
 #[tokio::test]
 async fn idempotency_keys_give_the_first_answer_or_a_conflict() {
     let (intake, _dir) = setup("idempotency");
-    let body = json!({"type": "invoice.created", "data": invoice()}).to_string();
+    let body = json!({"type": "invoice.created", "data": example_invoice()}).to_string();
     let request = post(Some("acme-token"), Some("same"), body.clone());
     let (status, first, _) = call(&intake, request).await;
     assert_eq!(status, StatusCode::ACCEPTED);
@@ -155,7 +149,7 @@ async fn idempotency_keys_give_the_first_answer_or_a_conflict() {
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_ne!(other["id"], first["id"]);
     // The same key with another body is a conflict.
-    let mut changed = invoice();
+    let mut changed = example_invoice();
     changed["number"] = "RE-2025-00099".into();
     let body = json!({"type": "invoice.created", "data": changed}).to_string();
     let (status, conflict, _) = call(&intake, post(Some("acme-token"), Some("same"), body)).await;
@@ -166,7 +160,7 @@ async fn idempotency_keys_give_the_first_answer_or_a_conflict() {
 #[tokio::test]
 async fn data_that_does_not_fit_is_refused_with_paths() {
     let (intake, _dir) = setup("validate");
-    let mut bad = invoice();
+    let mut bad = example_invoice();
     bad["issued_on"] = "2026-02-30".into();
     bad["lines"][1]["net_amount"] = "1.234".into();
     let body = json!({"type": "invoice.created", "data": bad}).to_string();
@@ -180,7 +174,7 @@ async fn data_that_does_not_fit_is_refused_with_paths() {
         .collect();
     assert_eq!(paths, vec!["$.data.issued_on", "$.data.lines[1].net_amount"]);
 
-    let body = json!({"type": "invoice.paid", "data": invoice()}).to_string();
+    let body = json!({"type": "invoice.paid", "data": example_invoice()}).to_string();
     let (status, answer, _) = call(&intake, post(Some("acme-token"), Some("v-2"), body)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer["errors"][0]["path"], "$.type");
@@ -191,7 +185,7 @@ async fn data_that_does_not_fit_is_refused_with_paths() {
             .contains("no route for event type `invoice.paid`")
     );
     // Nothing was stored under those keys: they can be used for a good event.
-    let body = json!({"type": "invoice.created", "data": invoice()}).to_string();
+    let body = json!({"type": "invoice.created", "data": example_invoice()}).to_string();
     let (status, _, _) = call(&intake, post(Some("acme-token"), Some("v-1"), body)).await;
     assert_eq!(status, StatusCode::ACCEPTED);
 }
@@ -199,7 +193,7 @@ async fn data_that_does_not_fit_is_refused_with_paths() {
 #[tokio::test]
 async fn bad_requests_get_clear_4xx() {
     let (intake, _dir) = setup("bad");
-    let good = json!({"type": "invoice.created", "data": invoice()}).to_string();
+    let good = json!({"type": "invoice.created", "data": example_invoice()}).to_string();
     let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
         (
             post(None, Some("a"), good.clone()),
@@ -257,7 +251,7 @@ async fn bad_requests_get_clear_4xx() {
 #[tokio::test]
 async fn what_was_acknowledged_survives_a_restart() {
     let (intake, dir) = setup("restart");
-    let body = json!({"type": "invoice.created", "data": invoice()}).to_string();
+    let body = json!({"type": "invoice.created", "data": example_invoice()}).to_string();
     let (_, answer, _) = call(&intake, post(Some("acme-token"), Some("r-1"), body)).await;
     let id = answer["id"].as_str().unwrap().to_owned();
     drop(intake);
@@ -269,7 +263,7 @@ async fn what_was_acknowledged_survives_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_accepts_are_committed_in_groups_and_all_answered() {
     let (intake, _dir) = setup("concurrent");
-    let body = json!({"type": "invoice.created", "data": invoice()}).to_string();
+    let body = json!({"type": "invoice.created", "data": example_invoice()}).to_string();
     let mut handles = Vec::new();
     for n in 0..300 {
         let intake = intake.clone();

@@ -4,14 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 
+mod common;
+
+use common::examples;
+
 use mapwright_runtime::config::token_hash;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
 
 #[test]
 fn the_demo_runs_and_checks_its_outcomes() {

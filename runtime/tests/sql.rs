@@ -7,6 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 
+mod common;
+
+use common::examples;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use mapwright_runtime::config::{load_dir, token_hash};
@@ -14,16 +18,11 @@ use mapwright_runtime::dispatch::Dispatcher;
 use mapwright_runtime::intake::{Intake, router};
 use mapwright_runtime::store::Store;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tower::ServiceExt;
 
 const CONNINFO: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3";
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
 
 async fn postgres() -> Option<tokio_postgres::Client> {
     match tokio_postgres::connect(CONNINFO, tokio_postgres::NoTls).await {
