@@ -237,6 +237,11 @@ impl Program {
         if problems.is_empty() { Ok(out) } else { Err(problems) }
     }
 
+    /// Whether the file declares `table name: … external`.
+    pub fn has_external_table(&self, name: &str) -> bool {
+        self.tables.iter().any(|(n, info)| n == name && info.external)
+    }
+
     /// An interpreter for this mapping with the tenant's params and tables.
     pub fn interpreter(
         &self,

@@ -85,6 +85,70 @@ pub enum Auth {
         /// The scope, if any.
         scope: Option<String>,
     },
+    /// Frappe/ERPNext API keys: `Authorization: token <key>:<secret>`.
+    Token {
+        /// The API key.
+        key: Secret,
+        /// The API secret.
+        secret: Secret,
+    },
+    /// NetSuite token-based authentication: a TokenPassport in each SOAP
+    /// request's header, signed with HMAC-SHA256 (SOAP endpoints only).
+    NetSuiteTba {
+        /// The account id (`1234567`, `1234567_SB1`).
+        account: String,
+        /// The integration record's consumer key.
+        consumer_key: Secret,
+        /// The integration record's consumer secret.
+        consumer_secret: Secret,
+        /// The access token id.
+        token_id: Secret,
+        /// The access token secret.
+        token_secret: Secret,
+    },
+}
+
+/// How an endpoint makes sure a redelivery (after a crash, a lost
+/// response, a timeout) never creates a second document in the ERP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Only the `Idempotency-Key` header (for ERPs and gateways that honour
+    /// it; most ERPs do not).
+    KeyHeader,
+    /// NetSuite: the message is an `upsert` keyed by the record's
+    /// `externalId`, so writing it again updates the same record.
+    Upsert,
+    /// Before posting, look the document up by a business reference taken
+    /// from the payload; when found, it is the delivery's document and
+    /// nothing is posted (SAP: `CorrespncExternalReference`; Business
+    /// Central: `externalDocumentNumber`; ERPNext: a field such as `po_no`).
+    Lookup(Lookup),
+}
+
+/// A look-up-before-post.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lookup {
+    /// How the query and the answer look.
+    pub flavor: LookupFlavor,
+    /// The payload's top-level field holding the reference.
+    pub reference: String,
+    /// The ERP's field queried (the same name by default).
+    pub field: String,
+    /// The field of a found entry that is the document's id.
+    pub document: String,
+    /// The collection queried (the endpoint's URL by default).
+    pub url: String,
+}
+
+/// Query languages of look-ups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupFlavor {
+    /// OData v2 (SAP): `$filter=F eq 'v'`, answer `{"d": {"results": [...]}}`.
+    ODataV2,
+    /// OData v4 (Business Central): `$filter=F eq 'v'`, answer `{"value": [...]}`.
+    ODataV4,
+    /// Frappe (ERPNext): `filters=[["F","=","v"]]`, answer `{"data": [...]}`.
+    Frappe,
 }
 
 /// A daily posting window in a time zone (`22:00-06:00 Europe/Berlin`):
@@ -219,6 +283,15 @@ pub struct Endpoint {
     pub auth: Auth,
     /// SAP's CSRF token handshake before each write.
     pub sap_csrf: bool,
+    /// SOAP version (`soap` endpoints).
+    pub soap_version: crate::soap::Version,
+    /// The `SOAPAction` (`soap` endpoints), e.g. `upsert`.
+    pub soap_action: Option<String>,
+    /// NetSuite's SuiteTalk version for the TokenPassport's namespaces
+    /// (`2023_2`).
+    pub netsuite_version: String,
+    /// How redeliveries are kept from creating second documents.
+    pub idempotency: Idempotency,
     /// Requests per second at most (token bucket).
     pub rate_per_second: Option<f64>,
     /// Requests in flight at most.
@@ -241,6 +314,9 @@ pub struct Endpoint {
 pub enum EndpointKind {
     /// JSON over HTTP (REST, OData v2/v4).
     HttpJson,
+    /// XML messages in SOAP envelopes over HTTP (NetSuite SuiteTalk,
+    /// legacy SOAP services).
+    Soap,
     /// One file per event, written atomically into a folder (legacy
     /// imports, CSV staging drops).
     FileDrop,
@@ -271,6 +347,21 @@ pub struct Route {
     /// A `fn` of the mapping file that takes the event and gives `Bool`:
     /// the route applies only to the events it holds for.
     pub when: Option<String>,
+    /// The response mapping, if the route has one.
+    pub response: Option<ResponseMapping>,
+}
+
+/// A response mapping: reads the ERP's answer, gives
+/// `mapwright.delivery.Result`.
+pub struct ResponseMapping {
+    /// The mapping file.
+    pub file: PathBuf,
+    /// SHA-256 of its bytes.
+    pub hash: String,
+    /// The prepared mapping.
+    pub program: Arc<Program>,
+    /// Its params (defaults only).
+    pub params: HashMap<String, Value>,
 }
 
 /// Where a tenant's delivery outcomes are reported, signed.
@@ -375,6 +466,8 @@ struct RouteFile {
     tables_file: Option<PathBuf>,
     order_by: Option<String>,
     when: Option<String>,
+    response: Option<PathBuf>,
+    response_function: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -390,6 +483,10 @@ struct EndpointFile {
     auth: Option<AuthFile>,
     #[serde(default)]
     sap_csrf: bool,
+    soap_version: Option<String>,
+    soap_action: Option<String>,
+    netsuite_version: Option<String>,
+    idempotency: Option<IdempotencyFile>,
     rate_per_second: Option<f64>,
     #[serde(default = "default_concurrency")]
     max_concurrency: u32,
@@ -411,8 +508,30 @@ fn default_concurrency() -> u32 {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdempotencyFile {
+    strategy: String,
+    flavor: Option<String>,
+    reference: Option<String>,
+    field: Option<String>,
+    document: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 enum AuthFile {
+    Token {
+        key: String,
+        secret: String,
+    },
+    NetsuiteTba {
+        account: String,
+        consumer_key: String,
+        consumer_secret: String,
+        token_id: String,
+        token_secret: String,
+    },
     Bearer {
         token: String,
     },
@@ -523,11 +642,12 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
             "http_json" => Some(EndpointKind::HttpJson),
             "file_drop" => Some(EndpointKind::FileDrop),
             "sql_staging" => Some(EndpointKind::SqlStaging),
+            "soap" => Some(EndpointKind::Soap),
             other => {
                 errors.push(error(
                     &key("kind"),
                     format!(
-                        "`{other}` is not an endpoint kind this runtime delivers to yet (known: http_json, file_drop, sql_staging)"
+                        "`{other}` is not an endpoint kind this runtime delivers to (known: http_json, soap, file_drop, sql_staging)"
                     ),
                 ));
                 None
@@ -539,8 +659,11 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
         }
         let mut directory = None;
         match kind {
-            Some(EndpointKind::HttpJson) if endpoint.url.is_none() => {
-                errors.push(error(&key("url"), "an http_json endpoint needs `url`".to_owned()));
+            Some(EndpointKind::HttpJson | EndpointKind::Soap) if endpoint.url.is_none() => {
+                errors.push(error(
+                    &key("url"),
+                    format!("a `{}` endpoint needs `url`", endpoint.kind),
+                ));
             }
             Some(EndpointKind::FileDrop) => match &endpoint.directory {
                 None => errors.push(error(
@@ -576,8 +699,29 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                     ));
                 }
             }
-            Some(EndpointKind::HttpJson) | None => {}
+            Some(EndpointKind::HttpJson | EndpointKind::Soap) | None => {}
         }
+        if kind != Some(EndpointKind::Soap)
+            && (endpoint.soap_version.is_some()
+                || endpoint.soap_action.is_some()
+                || endpoint.netsuite_version.is_some())
+        {
+            errors.push(error(
+                &key("soap_version"),
+                "soap_version, soap_action and netsuite_version apply to soap endpoints only".to_owned(),
+            ));
+        }
+        let soap_version = match endpoint.soap_version.as_deref() {
+            None | Some("1.1") => crate::soap::Version::V11,
+            Some("1.2") => crate::soap::Version::V12,
+            Some(other) => {
+                errors.push(error(
+                    &key("soap_version"),
+                    format!("{other:?}: expected \"1.1\" or \"1.2\""),
+                ));
+                crate::soap::Version::V11
+            }
+        };
         let connection = match &endpoint.connection {
             Some(text) => match Secret::parse(text, base) {
                 Ok(secret) => Some(secret),
@@ -623,6 +767,56 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                 client_secret,
                 scope: scope.clone(),
             }),
+            Some(AuthFile::Token {
+                key: api_key,
+                secret: api_secret,
+            }) => {
+                let api_key = secret(api_key, "auth.key", &mut errors);
+                let api_secret = secret(api_secret, "auth.secret", &mut errors);
+                api_key.zip(api_secret).map(|(key, secret)| Auth::Token { key, secret })
+            }
+            Some(AuthFile::NetsuiteTba {
+                account,
+                consumer_key,
+                consumer_secret,
+                token_id,
+                token_secret,
+            }) => {
+                if kind != Some(EndpointKind::Soap) {
+                    errors.push(error(
+                        &key("auth"),
+                        "netsuite_tba authenticates SOAP requests (kind = \"soap\")".to_owned(),
+                    ));
+                }
+                let parts = (
+                    secret(consumer_key, "auth.consumer_key", &mut errors),
+                    secret(consumer_secret, "auth.consumer_secret", &mut errors),
+                    secret(token_id, "auth.token_id", &mut errors),
+                    secret(token_secret, "auth.token_secret", &mut errors),
+                );
+                match parts {
+                    (Some(consumer_key), Some(consumer_secret), Some(token_id), Some(token_secret)) => {
+                        Some(Auth::NetSuiteTba {
+                            account: account.clone(),
+                            consumer_key,
+                            consumer_secret,
+                            token_id,
+                            token_secret,
+                        })
+                    }
+                    _ => None,
+                }
+            }
+        };
+        let idempotency = match &endpoint.idempotency {
+            None => Idempotency::KeyHeader,
+            Some(file) => match idempotency(file, kind, &url) {
+                Ok(strategy) => strategy,
+                Err(message) => {
+                    errors.push(error(&key("idempotency"), message));
+                    Idempotency::KeyHeader
+                }
+            },
         };
         let window = match &endpoint.posting_window {
             Some(text) => match PostingWindow::parse(text) {
@@ -665,6 +859,10 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                     table: endpoint.table.clone(),
                     auth,
                     sap_csrf: endpoint.sap_csrf,
+                    soap_version,
+                    soap_action: endpoint.soap_action.clone(),
+                    netsuite_version: endpoint.netsuite_version.clone().unwrap_or_else(|| "2023_2".to_owned()),
+                    idempotency,
                     rate_per_second: endpoint.rate_per_second,
                     max_concurrency: endpoint.max_concurrency,
                     adaptive_concurrency: endpoint.adaptive_concurrency,
@@ -749,6 +947,69 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
             errors.push(error(&key("when"), message));
             continue;
         }
+        let response = match &route.response {
+            None => {
+                if parsed.endpoints.get(&route.endpoint).is_some_and(|e| e.kind == "soap") {
+                    errors.push(error(
+                        &key("response"),
+                        "a route to a soap endpoint needs a response mapping (`response = \"….map\"`): SOAP services such as NetSuite report refusals inside a 200 answer, which only a response mapping can read".to_owned(),
+                    ));
+                    continue;
+                }
+                None
+            }
+            Some(path) => match load_response(&base.join(path), route.response_function.as_deref(), stdlib) {
+                Ok(response) => Some(response),
+                Err(message) => {
+                    errors.push(error(&key("response"), message));
+                    continue;
+                }
+            },
+        };
+        if route.response.is_none() && route.response_function.is_some() {
+            errors.push(error(
+                &key("response_function"),
+                "names a mapping of `response`, which is not given".to_owned(),
+            ));
+        }
+        if let (Some(endpoint), Some(kind)) = (endpoints.get(&route.endpoint), Some(program.output_format())) {
+            use mapwright_compiler::resolve::annotations::WireFormat;
+            let fits = match endpoint.kind {
+                EndpointKind::HttpJson => kind == WireFormat::Json,
+                EndpointKind::Soap => kind == WireFormat::Xml,
+                EndpointKind::FileDrop => true,
+                EndpointKind::SqlStaging => kind == WireFormat::Csv,
+            };
+            if !fits {
+                errors.push(error(
+                    &key("mapping"),
+                    format!(
+                        "the mapping writes {kind:?}, which a `{}` endpoint does not take (http_json takes JSON, soap takes XML, sql_staging takes a CSV row schema)",
+                        parsed.endpoints.get(&route.endpoint).map_or("", |e| e.kind.as_str())
+                    ),
+                ));
+                continue;
+            }
+            if endpoint.idempotency == Idempotency::Upsert
+                && program.output.root().is_none_or(|root| root.xml_name != "upsert")
+            {
+                errors.push(error(
+                    &key("mapping"),
+                    format!(
+                        "endpoint `{}` relies on NetSuite's upsert, but the mapping's message is not an `upsert` (map to an Upsert… record such as netsuite.purchase_order.UpsertPurchaseOrder)",
+                        route.endpoint
+                    ),
+                ));
+                continue;
+            }
+            if matches!(endpoint.kind, EndpointKind::FileDrop | EndpointKind::SqlStaging) && response.is_some() {
+                errors.push(error(
+                    &key("response"),
+                    "file drops and staging tables have no response to map".to_owned(),
+                ));
+                continue;
+            }
+        }
         let mut params_table = match &route.params_file {
             Some(path) => match read_table(&base.join(path)) {
                 Ok(table) => table,
@@ -796,6 +1057,7 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
             tables,
             order_by: route.order_by.clone(),
             when: route.when.clone(),
+            response,
         });
     }
     let webhook = match &parsed.webhook {
@@ -853,6 +1115,118 @@ fn check_condition(
         Some(DefKind::Function(params, Some(Ty::Bool))) if params.len() == 1 && params[0] == input => Ok(()),
         Some(DefKind::Function(..)) => Err(format!("`fn {when}` must take what `{mapping}` takes and give `Bool`")),
         _ => Err(format!("the mapping file has no `fn {when}`")),
+    }
+}
+
+/// Loads a response mapping: it must give `mapwright.delivery.Result`,
+/// and its params must all have defaults.
+fn load_response(file: &Path, function: Option<&str>, stdlib: Option<&Path>) -> Result<ResponseMapping, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let checked = mapwright_project::check_file(file, stdlib)?;
+    if checked.errors() > 0 {
+        return Err(format!(
+            "the response mapping does not check clean:\n{}",
+            checked.plain_text()
+        ));
+    }
+    let program = mapwright_project::program(&checked, file, function)?;
+    if !crate::response::is_delivery_result(&program.output) {
+        return Err(format!(
+            "{}: a response mapping gives mapwright.delivery.Result",
+            file.display()
+        ));
+    }
+    if program
+        .input
+        .root()
+        .is_none_or(|root| !root.by_key.contains_key("status"))
+    {
+        return Err(format!(
+            "{}: a response mapping takes a response record with `status` (such as sap.s4.responses.PurchaseOrderResponse)",
+            file.display()
+        ));
+    }
+    let params = program
+        .params_from_toml(&toml::Table::new())
+        .map_err(|problems| format!("{}: {}", file.display(), problems.join("; ")))?;
+    Ok(ResponseMapping {
+        file: file.to_owned(),
+        hash: hex::encode(Sha256::digest(&bytes)),
+        program: Arc::new(program),
+        params,
+    })
+}
+
+/// Reads an endpoint's `idempotency` table.
+fn idempotency(file: &IdempotencyFile, kind: Option<EndpointKind>, url: &str) -> Result<Idempotency, String> {
+    let unused = |names: &[(&str, bool)]| -> Result<(), String> {
+        match names.iter().find(|(_, given)| *given) {
+            Some((name, _)) => Err(format!("`{name}` does not apply to strategy \"{}\"", file.strategy)),
+            None => Ok(()),
+        }
+    };
+    let lookup_keys = [
+        ("flavor", file.flavor.is_some()),
+        ("reference", file.reference.is_some()),
+        ("field", file.field.is_some()),
+        ("document", file.document.is_some()),
+        ("url", file.url.is_some()),
+    ];
+    match file.strategy.as_str() {
+        "key_header" => unused(&lookup_keys).map(|()| Idempotency::KeyHeader),
+        "upsert" => {
+            unused(&lookup_keys)?;
+            if kind != Some(EndpointKind::Soap) {
+                return Err("strategy \"upsert\" is NetSuite's, over SOAP (kind = \"soap\")".to_owned());
+            }
+            Ok(Idempotency::Upsert)
+        }
+        "lookup" => {
+            if kind != Some(EndpointKind::HttpJson) {
+                return Err("strategy \"lookup\" queries a REST/OData collection (kind = \"http_json\")".to_owned());
+            }
+            let flavor = match file.flavor.as_deref() {
+                Some("odata_v2") => LookupFlavor::ODataV2,
+                Some("odata_v4") => LookupFlavor::ODataV4,
+                Some("frappe") => LookupFlavor::Frappe,
+                other => {
+                    return Err(format!(
+                        "{}: `flavor` is \"odata_v2\" (SAP), \"odata_v4\" (Business Central) or \"frappe\" (ERPNext)",
+                        other.map_or("missing".to_owned(), |o| format!("{o:?}"))
+                    ));
+                }
+            };
+            let reference = file
+                .reference
+                .clone()
+                .filter(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .ok_or("`reference` names the payload's top-level field that holds the business reference (e.g. \"CorrespncExternalReference\")")?;
+            let document = match (&file.document, flavor) {
+                (Some(document), _) => document.clone(),
+                (None, LookupFlavor::ODataV4) => "id".to_owned(),
+                (None, LookupFlavor::Frappe) => "name".to_owned(),
+                (None, LookupFlavor::ODataV2) => {
+                    return Err(
+                        "`document` names the field of a found entry that is its id (e.g. \"PurchaseOrder\")"
+                            .to_owned(),
+                    );
+                }
+            };
+            let url = file.url.clone().unwrap_or_else(|| url.to_owned());
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("{url:?} is not an http(s) URL"));
+            }
+            Ok(Idempotency::Lookup(Lookup {
+                flavor,
+                field: file.field.clone().unwrap_or_else(|| reference.clone()),
+                reference,
+                document,
+                url,
+            }))
+        }
+        other => Err(format!(
+            "{other:?}: the strategies are \"key_header\", \"upsert\" (NetSuite) and \"lookup\" (SAP, Business Central, ERPNext)"
+        )),
     }
 }
 

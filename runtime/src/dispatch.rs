@@ -11,11 +11,12 @@
 //! lease to run out, and the delivery is tried again, with the same
 //! `Idempotency-Key` (event id and route) so the ERP can tell.
 
-use crate::config::{Auth, Config, Endpoint, Route, Tenant};
+use crate::config::{Auth, Config, Endpoint, EndpointKind, Idempotency, Lookup, LookupFlavor, Route, Tenant};
+use crate::response::{Body, ErpResponse, Judgement, Reference, Verdict};
 use crate::store::{Due, Outcome, Store, now_ms};
 use mapwright_compiler::program::Framing;
 use mapwright_compiler::wire::json_in::DecodeOptions;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
@@ -132,12 +133,31 @@ struct CsrfSession {
     cookies: String,
 }
 
+/// External tables' entries as a mapping takes them.
+type Tables = HashMap<String, HashMap<String, mapwright_compiler::interp::value::Value>>;
+
+/// A route's merged tables and the learned generation they hold.
+type Merged = (u64, Arc<Tables>);
+
+/// Cross-references a tenant's ERP responses taught (table → key →
+/// value), with a generation that changes on every new entry.
+#[derive(Default)]
+struct Learned {
+    generation: u64,
+    tables: HashMap<String, BTreeMap<String, String>>,
+}
+
 /// The dispatcher.
 pub struct Dispatcher {
     store: Store,
     config: Arc<RwLock<Arc<Config>>>,
     client: reqwest::Client,
     endpoints: Mutex<HashMap<(String, String), Arc<EndpointState>>>,
+    /// Learned cross-references by tenant (loaded from the store once).
+    learned: tokio::sync::Mutex<HashMap<String, Arc<Learned>>>,
+    /// A route's tables with the learned entries merged in, by (tenant,
+    /// mapping hash), for the generation they were merged at.
+    merged: Mutex<HashMap<(String, String), Merged>>,
     /// Woken when new work may be due (an event was accepted).
     pub wake: Arc<Notify>,
 }
@@ -161,6 +181,8 @@ impl Dispatcher {
             config,
             client,
             endpoints: Mutex::new(HashMap::new()),
+            learned: tokio::sync::Mutex::new(HashMap::new()),
+            merged: Mutex::new(HashMap::new()),
             wake: Arc::new(Notify::new()),
         }))
     }
@@ -348,12 +370,20 @@ impl Dispatcher {
             Err(_) => return,
         };
         let notify = config.tenants.get(&due.tenant).is_some_and(|t| t.webhook.is_some());
-        let outcome = match config.tenants.get(&due.tenant) {
-            None => Outcome::Dead {
-                http_status: None,
-                reason: format!("tenant `{}` is no longer configured", due.tenant),
-            },
+        let (outcome, response) = match config.tenants.get(&due.tenant) {
+            None => (
+                Outcome::Dead {
+                    http_status: None,
+                    reason: format!("tenant `{}` is no longer configured", due.tenant),
+                },
+                None,
+            ),
             Some(tenant) => self.deliver(tenant, &due).await,
+        };
+        crate::crash::point("answered");
+        let learned = match &outcome {
+            Outcome::Delivered { references, .. } if !references.is_empty() => references.clone(),
+            _ => Vec::new(),
         };
         let kind = match &outcome {
             Outcome::Delivered { .. } => "delivered",
@@ -370,65 +400,172 @@ impl Dispatcher {
             outcome = kind,
             "delivery attempt"
         );
-        if let Err(error) = self.store.finish(&due, started, outcome, notify).await {
+        match self.store.finish(&due, started, outcome, notify, response).await {
+            Ok(()) => {
+                if !learned.is_empty() {
+                    self.learn(&due.tenant, &learned).await;
+                }
+            }
             // The lease runs out and the delivery is tried again.
-            tracing::error!(%error, delivery = due.delivery_id, "cannot record the outcome");
+            Err(error) => tracing::error!(%error, delivery = due.delivery_id, "cannot record the outcome"),
         }
     }
 
-    async fn deliver(&self, tenant: &Tenant, due: &Due) -> Outcome {
-        let Some(route) = tenant.routes.get(due.route) else {
-            return Outcome::Dead {
-                http_status: None,
-                reason: format!("route {} is no longer in the tenant's configuration", due.route),
+    /// The learned cross-references of a tenant (read from the store the
+    /// first time).
+    async fn learned(&self, tenant: &str) -> Arc<Learned> {
+        let mut cache = self.learned.lock().await;
+        if let Some(learned) = cache.get(tenant) {
+            return learned.clone();
+        }
+        let mut fresh = Learned::default();
+        match self.store.references(tenant).await {
+            Ok(rows) => {
+                for (table, key, value) in rows {
+                    fresh.tables.entry(table).or_default().insert(key, value);
+                }
+            }
+            Err(error) => tracing::error!(%error, %tenant, "cannot read the learned cross-references"),
+        }
+        let fresh = Arc::new(fresh);
+        cache.insert(tenant.to_owned(), fresh.clone());
+        fresh
+    }
+
+    /// Adds what a response taught (already stored) to the cache.
+    async fn learn(&self, tenant: &str, references: &[Reference]) {
+        let current = self.learned(tenant).await;
+        let mut cache = self.learned.lock().await;
+        let mut tables = current.tables.clone();
+        for reference in references {
+            tables
+                .entry(reference.table.clone())
+                .or_default()
+                .insert(reference.key.clone(), reference.value.clone());
+        }
+        cache.insert(
+            tenant.to_owned(),
+            Arc::new(Learned {
+                generation: current.generation + 1,
+                tables,
+            }),
+        );
+    }
+
+    /// A route's external tables: the tenant's file, with what ERP
+    /// responses taught merged in (a learned entry wins: it is newer).
+    /// Entries that do not fit the table's types are left out, loudly.
+    async fn tables(&self, tenant: &str, route: &Route) -> Arc<Tables> {
+        let learned = self.learned(tenant).await;
+        let relevant: Vec<&String> = learned
+            .tables
+            .keys()
+            .filter(|name| route.program.has_external_table(name))
+            .collect();
+        if relevant.is_empty() {
+            return Arc::new(route.tables.clone());
+        }
+        let key = (tenant.to_owned(), route.mapping_hash.clone());
+        if let Ok(merged) = self.merged.lock()
+            && let Some((generation, tables)) = merged.get(&key)
+            && *generation == learned.generation
+        {
+            return tables.clone();
+        }
+        let mut tables = route.tables.clone();
+        for name in relevant {
+            let Some(entries) = learned.tables.get(name) else {
+                continue;
             };
+            for (k, v) in entries {
+                let mut one = toml::Table::new();
+                let mut inner = toml::Table::new();
+                inner.insert(k.clone(), toml::Value::String(v.clone()));
+                one.insert(name.clone(), toml::Value::Table(inner));
+                match route.program.tables_from_toml(&one) {
+                    Ok(read) => {
+                        for (table, entries) in read {
+                            tables.entry(table).or_default().extend(entries);
+                        }
+                    }
+                    Err(problems) => tracing::warn!(
+                        %tenant,
+                        table = %name,
+                        key = %k,
+                        problems = %problems.join("; "),
+                        "a learned cross-reference does not fit the mapping's table; left out"
+                    ),
+                }
+            }
+        }
+        let tables = Arc::new(tables);
+        if let Ok(mut merged) = self.merged.lock() {
+            merged.insert(key, (learned.generation, tables.clone()));
+        }
+        tables
+    }
+
+    async fn deliver(&self, tenant: &Tenant, due: &Due) -> (Outcome, Option<String>) {
+        let Some(route) = tenant.routes.get(due.route) else {
+            return (
+                Outcome::Dead {
+                    http_status: None,
+                    reason: format!("route {} is no longer in the tenant's configuration", due.route),
+                },
+                None,
+            );
         };
         let Some(endpoint) = tenant.endpoints.get(&route.endpoint) else {
-            return Outcome::Dead {
-                http_status: None,
-                reason: format!("endpoint `{}` is no longer configured", route.endpoint),
-            };
+            return (
+                Outcome::Dead {
+                    http_status: None,
+                    reason: format!("endpoint `{}` is no longer configured", route.endpoint),
+                },
+                None,
+            );
         };
         let now = now_ms();
         if let Some(window) = &endpoint.posting_window
             && let Ok(at) = jiff::Timestamp::from_millisecond(now)
             && !window.is_open(at)
         {
-            return Outcome::Deferred {
-                at_ms: window.next_open(at).as_millisecond(),
-                reason: format!(
-                    "posting window {}-{} {} closed",
-                    window.start, window.end, window.zone_name
-                ),
-            };
+            let reason = format!(
+                "posting window {}-{} {} closed",
+                window.start, window.end, window.zone_name
+            );
+            let at_ms = window.next_open(at).as_millisecond();
+            return (Outcome::Deferred { at_ms, reason }, None);
         }
         let state = self.state(&tenant.id, endpoint);
         {
             let breaker = state.breaker.lock().map_or(0, |b| b.open_until);
             if breaker > now {
-                return Outcome::Deferred {
-                    at_ms: breaker,
-                    reason: "the endpoint's circuit is open after repeated failures".to_owned(),
-                };
+                let reason = "the endpoint's circuit is open after repeated failures".to_owned();
+                return (Outcome::Deferred { at_ms: breaker, reason }, None);
             }
         }
         // Map first: a mapping error is permanent and needs no permit. (A
         // staging table takes the mapped value, not bytes: it maps itself.)
-        let payload = if endpoint.kind == crate::config::EndpointKind::SqlStaging {
+        let tables = self.tables(&tenant.id, route).await;
+        let payload = if endpoint.kind == EndpointKind::SqlStaging {
             Vec::new()
         } else {
-            match map(route, &due.data) {
+            match map(route, &tables, &due.data) {
                 Ok(payload) => payload,
                 Err(reason) => {
-                    return Outcome::Dead {
-                        http_status: None,
-                        reason,
-                    };
+                    return (
+                        Outcome::Dead {
+                            http_status: None,
+                            reason,
+                        },
+                        None,
+                    );
                 }
             }
         };
+        crate::crash::point("mapped");
         let Ok(_permit) = state.permits.clone().acquire_owned().await else {
-            return retry_later(endpoint, due, None, "shutting down".to_owned(), None);
+            return (retry_later(endpoint, due, None, "shutting down".to_owned(), None), None);
         };
         use std::sync::atomic::Ordering as Atomic;
         if let Some(adaptive) = &state.adaptive {
@@ -455,18 +592,19 @@ impl Dispatcher {
             tokio::time::sleep(wait).await;
         }
         let sent_at = std::time::Instant::now();
-        let outcome = match endpoint.kind {
-            crate::config::EndpointKind::HttpJson => self.send(endpoint, &state, route, due, payload).await,
-            crate::config::EndpointKind::SqlStaging => sql_insert(endpoint, route, due).await,
-            crate::config::EndpointKind::FileDrop => {
+        let (outcome, response) = match endpoint.kind {
+            EndpointKind::HttpJson | EndpointKind::Soap => self.send(endpoint, &state, route, due, payload).await,
+            EndpointKind::SqlStaging => (sql_insert(endpoint, route, &tables, due).await, None),
+            EndpointKind::FileDrop => {
                 let (endpoint, due, route_hash) = (endpoint.clone(), due.clone(), route.mapping_hash.clone());
-                tokio::task::spawn_blocking(move || drop_file(&endpoint, &due, &payload, route_hash))
+                let outcome = tokio::task::spawn_blocking(move || drop_file(&endpoint, &due, &payload, route_hash))
                     .await
                     .unwrap_or_else(|e| Outcome::Retry {
                         at_ms: now_ms() + 1000,
                         http_status: None,
                         detail: format!("the file write was interrupted: {e}"),
-                    })
+                    });
+                (outcome, None)
             }
         };
         if let Some(adaptive) = &state.adaptive {
@@ -495,9 +633,14 @@ impl Dispatcher {
                 _ => breaker.failures = 0,
             }
         }
-        outcome
+        (outcome, response)
     }
 
+    /// Sends a payload over HTTP: JSON as it is, XML in a SOAP envelope
+    /// (with NetSuite's TokenPassport when configured). Looks the document
+    /// up first when the endpoint's strategy says so; reads the answer
+    /// (capped), classifies SOAP faults, and lets the route's response
+    /// mapping judge the rest. Gives the outcome and the answer's text.
     async fn send(
         &self,
         endpoint: &Endpoint,
@@ -505,27 +648,80 @@ impl Dispatcher {
         route: &Route,
         due: &Due,
         payload: Vec<u8>,
-    ) -> Outcome {
+    ) -> (Outcome, Option<String>) {
+        let soap = endpoint.kind == EndpointKind::Soap;
+        if let Idempotency::Lookup(lookup) = &endpoint.idempotency {
+            match self.lookup(endpoint, lookup, state, due, &payload).await {
+                Looked::Found { document, detail } => {
+                    let outcome = Outcome::Delivered {
+                        http_status: None,
+                        erp_document: Some(document),
+                        mapping_hash: route.mapping_hash.clone(),
+                        references: Vec::new(),
+                    };
+                    return (outcome, Some(detail));
+                }
+                Looked::Missing => crate::crash::point("looked_up"),
+                Looked::Failed(outcome) => return (outcome, None),
+            }
+        }
+        if endpoint.idempotency == Idempotency::Upsert && !contains(&payload, b" externalId=\"") {
+            let reason =
+                "the upsert has no externalId on its record, so a redelivery could not be told from a new order"
+                    .to_owned();
+            return (
+                Outcome::Dead {
+                    http_status: None,
+                    reason,
+                },
+                None,
+            );
+        }
         let mut csrf_refreshed = false;
         let mut token_refreshed = false;
         loop {
+            let (content_type, body) = if soap {
+                let headers = match self.soap_headers(endpoint) {
+                    Ok(headers) => headers,
+                    Err(reason) => return (retry_later(endpoint, due, None, reason, None), None),
+                };
+                (
+                    endpoint.soap_version.content_type(endpoint.soap_action.as_deref()),
+                    crate::soap::envelope(endpoint.soap_version, &headers, &payload),
+                )
+            } else {
+                ("application/json".to_owned(), payload.clone())
+            };
             let mut request = self
                 .client
                 .post(&endpoint.url)
-                .header("content-type", "application/json")
-                .header("accept", "application/json")
+                .header("content-type", content_type)
+                .header(
+                    "accept",
+                    if soap {
+                        "text/xml, application/soap+xml"
+                    } else {
+                        "application/json"
+                    },
+                )
                 .header("x-correlation-id", &due.correlation_id)
                 .header("idempotency-key", format!("{}:{}", due.event_id, due.route))
                 .timeout(Duration::from_millis(endpoint.timeout_ms))
-                .body(payload.clone());
+                .body(body);
+            if soap
+                && endpoint.soap_version == crate::soap::Version::V11
+                && let Some(action) = &endpoint.soap_action
+            {
+                request = request.header("soapaction", format!("\"{action}\""));
+            }
             request = match self.authorize(request, &endpoint.auth, state, token_refreshed).await {
                 Ok(request) => request,
-                Err(reason) => return retry_later(endpoint, due, None, reason, None),
+                Err(reason) => return (retry_later(endpoint, due, None, reason, None), None),
             };
             if endpoint.sap_csrf {
                 let session = match self.csrf_session(endpoint, state, csrf_refreshed).await {
                     Ok(session) => session,
-                    Err(reason) => return retry_later(endpoint, due, None, reason, None),
+                    Err(reason) => return (retry_later(endpoint, due, None, reason, None), None),
                 };
                 request = request
                     .header("x-csrf-token", session.token)
@@ -535,7 +731,8 @@ impl Dispatcher {
                 Ok(response) => response,
                 Err(error) => {
                     let what = if error.is_timeout() { "timed out" } else { "failed" };
-                    return retry_later(endpoint, due, None, format!("the request {what}: {error}"), None);
+                    let detail = format!("the request {what}: {error}");
+                    return (retry_later(endpoint, due, None, detail, None), None);
                 }
             };
             let status = response.status().as_u16();
@@ -553,30 +750,226 @@ impl Dispatcher {
                 token_refreshed = true;
                 continue;
             }
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = response.text().await.unwrap_or_default();
-            let detail: String = body.chars().take(2000).collect();
-            return match status {
+            let erp = match crate::response::read(response).await {
+                Ok(erp) => erp,
+                Err(error) => {
+                    // The ERP may have written the document: the retry is
+                    // safe only through the endpoint's idempotency.
+                    let what = if error.is_timeout() { "timed out" } else { "failed" };
+                    let detail = format!("reading the answer ({status}) {what}: {error}");
+                    return (retry_later(endpoint, due, Some(status), detail, None), None);
+                }
+            };
+            let text = erp.text();
+            let outcome = self.classify(endpoint, route, due, &erp, soap);
+            return (outcome, Some(text));
+        }
+    }
+
+    /// Classifies an answer: SOAP faults by the adapter, the rest by the
+    /// route's response mapping, or without one by the HTTP status.
+    fn classify(&self, endpoint: &Endpoint, route: &Route, due: &Due, erp: &ErpResponse, soap: bool) -> Outcome {
+        let status = erp.status;
+        let retry_after = erp.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+        let excerpt: String = erp.text().chars().take(2000).collect();
+        let body = if soap {
+            let parsed = if erp.truncated {
+                Err(format!("the answer is larger than {} bytes", crate::response::MAX_BODY))
+            } else {
+                crate::response::parse_xml(&erp.body).and_then(|root| crate::soap::answer(&root))
+            };
+            match parsed {
+                Ok(crate::soap::Answer::Fault(fault)) => {
+                    return if fault.retryable {
+                        retry_later(endpoint, due, Some(status), fault.to_string(), retry_after)
+                    } else {
+                        Outcome::Dead {
+                            http_status: Some(i64::from(status)),
+                            reason: fault.to_string(),
+                        }
+                    };
+                }
+                Ok(crate::soap::Answer::Message(message)) => Body::Xml(Some(message)),
+                Err(why) => {
+                    tracing::warn!(tenant = %due.tenant, endpoint = %endpoint.name, %why, "unreadable SOAP answer");
+                    Body::Xml(None)
+                }
+            }
+        } else {
+            Body::Json
+        };
+        match &route.response {
+            Some(mapping) => judge(endpoint, route, mapping, due, erp, &body, retry_after),
+            None => match status {
                 200..=299 => Outcome::Delivered {
                     http_status: Some(i64::from(status)),
-                    erp_document: document_id(location.as_deref(), &body),
+                    erp_document: document_id(erp.header("location"), &String::from_utf8_lossy(&erp.body)),
                     mapping_hash: route.mapping_hash.clone(),
+                    references: Vec::new(),
                 },
-                408 | 429 | 500..=599 => retry_later(endpoint, due, Some(status), detail, retry_after),
+                408 | 429 | 500..=599 => retry_later(endpoint, due, Some(status), excerpt, retry_after),
                 _ => Outcome::Dead {
                     http_status: Some(i64::from(status)),
-                    reason: format!("the ERP refused it ({status}): {detail}"),
+                    reason: format!("the ERP refused it ({status}): {excerpt}"),
                 },
-            };
+            },
+        }
+    }
+
+    /// The SOAP header entries for one request: a TokenPassport with a new
+    /// nonce and the current time for NetSuite TBA, none otherwise.
+    fn soap_headers(&self, endpoint: &Endpoint) -> Result<Vec<String>, String> {
+        let Auth::NetSuiteTba {
+            account,
+            consumer_key,
+            consumer_secret,
+            token_id,
+            token_secret,
+        } = &endpoint.auth
+        else {
+            return Ok(Vec::new());
+        };
+        let passport = crate::soap::TokenPassport {
+            account: account.clone(),
+            consumer_key: consumer_key.resolve()?,
+            consumer_secret: consumer_secret.resolve()?,
+            token_id: token_id.resolve()?,
+            token_secret: token_secret.resolve()?,
+        };
+        let version = &endpoint.netsuite_version;
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        Ok(vec![passport.header(
+            &format!("urn:messages_{version}.platform.webservices.netsuite.com"),
+            &format!("urn:core_{version}.platform.webservices.netsuite.com"),
+            &nonce,
+            now_ms() / 1000,
+        )])
+    }
+
+    /// Looks the document up by the payload's business reference before
+    /// posting it.
+    async fn lookup(
+        &self,
+        endpoint: &Endpoint,
+        lookup: &Lookup,
+        state: &EndpointState,
+        due: &Due,
+        payload: &[u8],
+    ) -> Looked {
+        let dead = |reason: String| {
+            Looked::Failed(Outcome::Dead {
+                http_status: None,
+                reason,
+            })
+        };
+        let value: serde_json::Value = match serde_json::from_slice(payload) {
+            Ok(value) => value,
+            Err(error) => return dead(format!("look-up-before-post needs a JSON payload: {error}")),
+        };
+        let Some(reference) = value
+            .get(&lookup.reference)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+        else {
+            return dead(format!(
+                "look-up-before-post needs `{}` in the payload, and the mapping left it out: without it a redelivery could post a second document",
+                lookup.reference
+            ));
+        };
+        let (filter_key, filter) = match lookup.flavor {
+            LookupFlavor::ODataV2 | LookupFlavor::ODataV4 => (
+                "$filter",
+                format!("{} eq '{}'", lookup.field, reference.replace('\'', "''")),
+            ),
+            LookupFlavor::Frappe => (
+                "filters",
+                serde_json::json!([[lookup.field, "=", reference]]).to_string(),
+            ),
+        };
+        let mut query = vec![(filter_key, filter)];
+        match lookup.flavor {
+            LookupFlavor::ODataV2 => {
+                query.push(("$top", "1".to_owned()));
+                query.push(("$format", "json".to_owned()));
+            }
+            LookupFlavor::ODataV4 => query.push(("$top", "1".to_owned())),
+            LookupFlavor::Frappe => {
+                query.push(("fields", serde_json::json!([lookup.document]).to_string()));
+                query.push(("limit_page_length", "1".to_owned()));
+            }
+        }
+        let separator = if lookup.url.contains('?') { '&' } else { '?' };
+        let query: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v)))
+            .collect();
+        let request = self
+            .client
+            .get(format!("{}{separator}{}", lookup.url, query.join("&")))
+            .header("accept", "application/json")
+            .header("x-correlation-id", &due.correlation_id)
+            .timeout(Duration::from_millis(endpoint.timeout_ms));
+        let request = match self.authorize(request, &endpoint.auth, state, false).await {
+            Ok(request) => request,
+            Err(reason) => return Looked::Failed(retry_later(endpoint, due, None, reason, None)),
+        };
+        let failed = |detail: String, status: Option<u16>| {
+            Looked::Failed(retry_later(
+                endpoint,
+                due,
+                status,
+                format!("the look-up before posting failed, so nothing was posted: {detail}"),
+                None,
+            ))
+        };
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => return failed(error.to_string(), None),
+        };
+        let erp = match crate::response::read(response).await {
+            Ok(erp) => erp,
+            Err(error) => return failed(error.to_string(), None),
+        };
+        if !(200..300).contains(&erp.status) {
+            return failed(
+                format!("{}: {}", erp.status, erp.text().chars().take(500).collect::<String>()),
+                Some(erp.status),
+            );
+        }
+        let answer: serde_json::Value = match serde_json::from_slice(&erp.body) {
+            Ok(answer) if !erp.truncated => answer,
+            _ => return failed("the answer is not JSON".to_owned(), Some(erp.status)),
+        };
+        let list = match lookup.flavor {
+            LookupFlavor::ODataV2 => answer.pointer("/d/results").or_else(|| answer.get("d")),
+            LookupFlavor::ODataV4 => answer.get("value"),
+            LookupFlavor::Frappe => answer.get("data"),
+        };
+        let Some(list) = list.and_then(|l| l.as_array()) else {
+            return failed("the answer has no list of results".to_owned(), Some(erp.status));
+        };
+        match list.first() {
+            None => Looked::Missing,
+            Some(found) => match found.get(&lookup.document) {
+                Some(serde_json::Value::String(id)) => Looked::Found {
+                    document: id.clone(),
+                    detail: format!(
+                        "found by look-up ({} = {reference:?}): {id}; not posted again",
+                        lookup.field
+                    ),
+                },
+                Some(serde_json::Value::Number(id)) => Looked::Found {
+                    document: id.to_string(),
+                    detail: format!(
+                        "found by look-up ({} = {reference:?}): {id}; not posted again",
+                        lookup.field
+                    ),
+                },
+                _ => failed(
+                    format!("a document was found, but without `{}`", lookup.document),
+                    Some(erp.status),
+                ),
+            },
         }
     }
 
@@ -593,6 +986,12 @@ impl Dispatcher {
             Auth::None => request,
             Auth::Bearer { token } => request.bearer_auth(token.resolve()?),
             Auth::Basic { user, password } => request.basic_auth(user, Some(password.resolve()?)),
+            Auth::Token { key, secret } => request.header(
+                "authorization",
+                format!("token {}:{}", key.resolve()?, secret.resolve()?),
+            ),
+            // In the SOAP header, not the HTTP one.
+            Auth::NetSuiteTba { .. } => request,
             Auth::OAuth2 {
                 token_url,
                 client_id,
@@ -695,7 +1094,7 @@ impl Dispatcher {
 /// (`ON CONFLICT DO NOTHING`). Rows go in as JSON through
 /// `json_populate_record`, so PostgreSQL converts each value to its
 /// column's type; the columns are the row record's CSV column names.
-async fn sql_insert(endpoint: &Endpoint, route: &Route, due: &Due) -> Outcome {
+async fn sql_insert(endpoint: &Endpoint, route: &Route, tables: &Tables, due: &Due) -> Outcome {
     use mapwright_compiler::interp::value::Value;
     use mapwright_compiler::wire::shape::Shape;
     let dead = |reason: String| Outcome::Dead {
@@ -708,7 +1107,7 @@ async fn sql_insert(endpoint: &Endpoint, route: &Route, due: &Due) -> Outcome {
     // Map to the value (not bytes): a record holding a list of rows.
     let value = match route
         .program
-        .interpreter(&route.params, route.tables.clone())
+        .interpreter(&route.params, tables.clone())
         .map_err(|e| vec![e.to_string()])
         .and_then(|interpreter| {
             route
@@ -791,6 +1190,7 @@ async fn sql_insert(endpoint: &Endpoint, route: &Route, due: &Due) -> Outcome {
             inserted += transaction.execute(statement.as_str(), &[&row.to_string()]).await?;
         }
         transaction.commit().await?;
+        crate::crash::point("sql_committed");
         Ok::<u64, tokio_postgres::Error>(inserted)
     };
     match tokio::time::timeout(Duration::from_millis(endpoint.timeout_ms), attempt).await {
@@ -798,6 +1198,7 @@ async fn sql_insert(endpoint: &Endpoint, route: &Route, due: &Due) -> Outcome {
             http_status: None,
             erp_document: Some(format!("{inserted} of {} rows inserted", json_rows.len())),
             mapping_hash: route.mapping_hash.clone(),
+            references: Vec::new(),
         },
         Ok(Err(error)) => {
             // Integrity and schema errors (classes 23 and 42) will not go
@@ -856,6 +1257,7 @@ fn drop_file(endpoint: &Endpoint, due: &Due, payload: &[u8], mapping_hash: Strin
                 http_status: None,
                 erp_document: Some(name),
                 mapping_hash,
+                references: Vec::new(),
             }
         } else {
             Outcome::Dead {
@@ -873,13 +1275,16 @@ fn drop_file(endpoint: &Endpoint, due: &Due, payload: &[u8], mapping_hash: Strin
         file.write_all(payload)?;
         file.sync_all()?;
         std::fs::rename(&temporary, &target)?;
-        std::fs::File::open(directory)?.sync_all()
+        std::fs::File::open(directory)?.sync_all()?;
+        crate::crash::point("file_written");
+        Ok(())
     })();
     match written {
         Ok(()) => Outcome::Delivered {
             http_status: None,
             erp_document: Some(name),
             mapping_hash,
+            references: Vec::new(),
         },
         Err(error) => {
             let _ = std::fs::remove_file(&temporary);
@@ -894,12 +1299,109 @@ fn drop_file(endpoint: &Endpoint, due: &Due, payload: &[u8], mapping_hash: Strin
     }
 }
 
+/// What a look-up-before-post found.
+enum Looked {
+    /// The document is there already.
+    Found {
+        /// Its id.
+        document: String,
+        /// What was looked up, for the audit trail.
+        detail: String,
+    },
+    /// Not there: post it.
+    Missing,
+    /// The look-up failed: do not post.
+    Failed(Outcome),
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Runs the route's response mapping on an answer and acts on its
+/// verdict. A body that does not fit the response schema is handed over
+/// absent, with the decoder's reasons in `body_error`; a mapping that
+/// fails dead-letters the delivery (the ERP may hold the document, so a
+/// person looks before it is replayed).
+fn judge(
+    endpoint: &Endpoint,
+    route: &Route,
+    mapping: &crate::config::ResponseMapping,
+    due: &Due,
+    erp: &ErpResponse,
+    body: &Body,
+    retry_after: Option<u64>,
+) -> Outcome {
+    use mapwright_compiler::wire::Stage;
+    let status = erp.status;
+    let run = |input: &serde_json::Value| -> Result<Judgement, (bool, String)> {
+        let interpreter = mapping
+            .program
+            .interpreter(&mapping.params, HashMap::new())
+            .map_err(|e| (false, e.to_string()))?;
+        let mut out = Vec::new();
+        mapping
+            .program
+            .run_event(
+                &interpreter,
+                input.to_string().as_bytes(),
+                DecodeOptions::default(),
+                Framing::File,
+                &mut out,
+            )
+            .map_err(|errors| {
+                let input_only = errors.iter().all(|e| e.stage == Stage::Input);
+                (
+                    input_only,
+                    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                )
+            })?;
+        serde_json::from_slice::<Judgement>(&out).map_err(|e| (false, format!("its result does not read: {e}")))
+    };
+    let input = crate::response::input(erp, body, &mapping.program.input, None);
+    let judged = match run(&input) {
+        Err((true, why)) if input.get("body").is_some() => {
+            let why = format!("the body does not fit the response schema: {why}");
+            run(&crate::response::input(erp, body, &mapping.program.input, Some(&why)))
+        }
+        other => other,
+    };
+    let judgement = match judged {
+        Ok(judgement) => judgement,
+        Err((_, why)) => {
+            return Outcome::Dead {
+                http_status: Some(i64::from(status)),
+                reason: format!(
+                    "the response mapping {} failed on the ERP's answer ({status}), which may hold the document: {why}",
+                    mapping.file.display()
+                ),
+            };
+        }
+    };
+    let reason = judgement
+        .reason
+        .unwrap_or_else(|| format!("the response mapping said so ({status})"));
+    match judgement.verdict {
+        Verdict::Delivered => Outcome::Delivered {
+            http_status: Some(i64::from(status)),
+            erp_document: judgement.document,
+            mapping_hash: route.mapping_hash.clone(),
+            references: judgement.references,
+        },
+        Verdict::Retry => retry_later(endpoint, due, Some(status), reason, retry_after),
+        Verdict::Rejected => Outcome::Dead {
+            http_status: Some(i64::from(status)),
+            reason: format!("the ERP refused it ({status}): {reason}"),
+        },
+    }
+}
+
 /// Maps the event data with the route's mapping (as a file: XML indented,
 /// CSV with its header).
-fn map(route: &Route, data: &str) -> Result<Vec<u8>, String> {
+fn map(route: &Route, tables: &Tables, data: &str) -> Result<Vec<u8>, String> {
     let interpreter = route
         .program
-        .interpreter(&route.params, route.tables.clone())
+        .interpreter(&route.params, tables.clone())
         .map_err(|e| format!("the mapping cannot start: {e}"))?;
     let mut out = Vec::new();
     route
@@ -929,6 +1431,19 @@ pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
     };
     mac.update(format!("{timestamp}.{body}").as_bytes());
     hex::encode(mac.finalize().into_bytes())
+}
+
+/// Percent-encoding of a query-string part (`%20` for a space, which
+/// OData services read as a space where some take `+` literally).
+fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'$' => out.push(char::from(byte)),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
 
 /// `application/x-www-form-urlencoded` escaping of one value.

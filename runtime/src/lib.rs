@@ -9,9 +9,12 @@
 //! the reference interpreter now, the JIT when it lands.
 
 pub mod config;
+pub mod crash;
 pub mod demo;
 pub mod dispatch;
 pub mod intake;
+pub mod response;
 pub mod server;
 pub mod sim;
+pub mod soap;
 pub mod store;

@@ -99,6 +99,21 @@ CREATE TABLE IF NOT EXISTS webhooks (
   last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS webhooks_due ON webhooks(status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS responses (
+  delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+  number INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (delivery_id, number)
+);
+CREATE TABLE IF NOT EXISTS xrefs (
+  tenant TEXT NOT NULL,
+  name TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  delivery_id INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (tenant, name, key)
+);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
@@ -417,6 +432,8 @@ pub enum Outcome {
         erp_document: Option<String>,
         /// SHA-256 of the mapping that made the payload.
         mapping_hash: String,
+        /// Cross-references the response mapping learned.
+        references: Vec<crate::response::Reference>,
     },
     /// It failed in a way worth trying again at `at_ms`.
     Retry {
@@ -583,11 +600,23 @@ impl Store {
     /// Records how an attempt (started at `started_ms`) ended; with
     /// `notify`, a final outcome also queues its status webhook in the same
     /// transaction.
-    pub async fn finish(&self, due: &Due, started_ms: i64, outcome: Outcome, notify: bool) -> Result<()> {
+    /// `response` is what the ERP answered (at most 64 KiB), kept with
+    /// the attempt for the audit trail.
+    pub async fn finish(
+        &self,
+        due: &Due,
+        started_ms: i64,
+        outcome: Outcome,
+        notify: bool,
+        response: Option<String>,
+    ) -> Result<()> {
         let due = due.clone();
         self.write(move |db| {
             let now = now_ms();
-            let status_event = |status: &str, document: Option<&str>, error: Option<&str>| {
+            let status_event = |status: &str,
+                                document: Option<&str>,
+                                error: Option<&str>,
+                                references: &[crate::response::Reference]| {
                 let body = serde_json::json!({
                     "event_id": due.event_id,
                     "tenant": due.tenant,
@@ -596,6 +625,7 @@ impl Store {
                     "status": status,
                     "attempts": due.attempts + 1,
                     "erp_document": document,
+                    "references": references,
                     "error": error,
                     "at": rfc3339(now),
                 });
@@ -605,6 +635,14 @@ impl Store {
                 )
             };
             let number = due.attempts + 1;
+            if let Some(body) = &response
+                && !matches!(outcome, Outcome::Deferred { .. })
+            {
+                db.execute(
+                    "INSERT OR REPLACE INTO responses (delivery_id, number, body) VALUES (?1, ?2, ?3)",
+                    params![due.delivery_id, number, body],
+                )?;
+            }
             let attempt = |outcome: &str, status: Option<i64>, detail: &str| {
                 db.execute(
                     "INSERT INTO attempts (delivery_id, number, started_at, finished_at, outcome, http_status, detail)
@@ -623,7 +661,14 @@ impl Store {
                     http_status,
                     erp_document,
                     mapping_hash,
+                    references,
                 } => {
+                    for reference in &references {
+                        db.execute(
+                            "INSERT OR REPLACE INTO xrefs (tenant, name, key, value, delivery_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            params![due.tenant, reference.table, reference.key, reference.value, due.delivery_id, now],
+                        )?;
+                    }
                     attempt("delivered", http_status, erp_document.as_deref().unwrap_or(""))?;
                     db.execute(
                         "UPDATE deliveries SET status = 'delivered', attempts = ?2, erp_document = ?3, mapping_hash = ?4,
@@ -631,7 +676,7 @@ impl Store {
                         params![due.delivery_id, number, erp_document, mapping_hash, now],
                     )?;
                     if notify {
-                        status_event("delivered", erp_document.as_deref(), None)?;
+                        status_event("delivered", erp_document.as_deref(), None, &references)?;
                     }
                     audit(
                         "delivered",
@@ -666,7 +711,7 @@ impl Store {
                         params![due.delivery_id, reason, now],
                     )?;
                     if notify {
-                        status_event("dead", None, Some(&reason))?;
+                        status_event("dead", None, Some(&reason), &[])?;
                     }
                     audit("dead_letter", &reason)?;
                 }
@@ -679,6 +724,30 @@ impl Store {
                 }
             }
             Ok(())
+        })
+        .await
+    }
+
+    /// The cross-references learned from a tenant's ERP responses:
+    /// (table, key, value).
+    pub async fn references(&self, tenant: &str) -> Result<Vec<(String, String, String)>> {
+        let tenant = tenant.to_owned();
+        self.read(move |db| {
+            let mut statement =
+                db.prepare("SELECT name, key, value FROM xrefs WHERE tenant = ?1 ORDER BY name, key")?;
+            let rows = statement.query_map(params![tenant], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    /// What the ERP answered to each attempt of a delivery: (attempt, body).
+    pub async fn responses(&self, delivery_id: i64) -> Result<Vec<(i64, String)>> {
+        self.read(move |db| {
+            let mut statement =
+                db.prepare("SELECT number, body FROM responses WHERE delivery_id = ?1 ORDER BY number")?;
+            let rows = statement.query_map(params![delivery_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         })
         .await
     }
