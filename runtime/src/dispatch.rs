@@ -652,12 +652,34 @@ impl Dispatcher {
         let soap = endpoint.kind == EndpointKind::Soap;
         if let Idempotency::Lookup(lookup) = &endpoint.idempotency {
             match self.lookup(endpoint, lookup, state, due, &payload).await {
-                Looked::Found { document, detail } => {
-                    let outcome = Outcome::Delivered {
-                        http_status: None,
-                        erp_document: Some(document),
-                        mapping_hash: route.mapping_hash.clone(),
-                        references: Vec::new(),
+                Looked::Found {
+                    document,
+                    detail,
+                    entry,
+                } => {
+                    // The found document is judged as if just created, so
+                    // the response mapping still learns its references.
+                    let outcome = match &route.response {
+                        Some(mapping) => {
+                            let body = match lookup.flavor {
+                                LookupFlavor::ODataV2 => serde_json::json!({ "d": entry }),
+                                LookupFlavor::ODataV4 => entry,
+                                LookupFlavor::Frappe => serde_json::json!({ "data": entry }),
+                            };
+                            let erp = ErpResponse {
+                                status: 200,
+                                headers: Vec::new(),
+                                body: body.to_string().into_bytes(),
+                                truncated: false,
+                            };
+                            judge(endpoint, route, mapping, due, &erp, &Body::Json, None)
+                        }
+                        None => Outcome::Delivered {
+                            http_status: None,
+                            erp_document: Some(document),
+                            mapping_hash: route.mapping_hash.clone(),
+                            references: Vec::new(),
+                        },
                     };
                     return (outcome, Some(detail));
                 }
@@ -957,6 +979,7 @@ impl Dispatcher {
                         "found by look-up ({} = {reference:?}): {id}; not posted again",
                         lookup.field
                     ),
+                    entry: found.clone(),
                 },
                 Some(serde_json::Value::Number(id)) => Looked::Found {
                     document: id.to_string(),
@@ -964,6 +987,7 @@ impl Dispatcher {
                         "found by look-up ({} = {reference:?}): {id}; not posted again",
                         lookup.field
                     ),
+                    entry: found.clone(),
                 },
                 _ => failed(
                     format!("a document was found, but without `{}`", lookup.document),
@@ -1307,6 +1331,8 @@ enum Looked {
         document: String,
         /// What was looked up, for the audit trail.
         detail: String,
+        /// The entry found.
+        entry: serde_json::Value,
     },
     /// Not there: post it.
     Missing,

@@ -16,5 +16,6 @@ pub mod intake;
 pub mod response;
 pub mod server;
 pub mod sim;
+pub mod sim_netsuite;
 pub mod soap;
 pub mod store;

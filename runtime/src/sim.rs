@@ -34,26 +34,71 @@ pub struct SimErp {
     /// Milliseconds to wait after creating a document before answering (a
     /// slow ERP).
     pub latency_ms: AtomicU64,
+    /// Every n-th write is answered two seconds late, once created (0:
+    /// never): a caller that times out sends it again.
+    pub slow_every: AtomicU64,
     /// Write requests received.
     pub received: AtomicU64,
     /// Requests that repeated a key already created (not created again).
     pub duplicates: AtomicU64,
     /// Payloads refused as not fitting the schema.
     pub rejected: AtomicU64,
-    /// Documents created, by idempotency key.
+    /// Documents created, by idempotency key (or by creation when the
+    /// key is ignored).
     pub created: Mutex<HashMap<String, String>>,
+    /// Options: which field holds the document number, whether the
+    /// `Idempotency-Key` header is honoured, which field look-ups filter on.
+    pub options: SimOptions,
+    /// Document numbers by business reference (for look-ups).
+    by_reference: Mutex<HashMap<String, String>>,
     csrf_token: String,
+}
+
+/// How a simulated ERP behaves beyond failures.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// The field of `d` holding the new document's number.
+    pub document_field: String,
+    /// Whether a repeated `Idempotency-Key` returns the first document
+    /// (SAP's standard APIs do not honour it: set false to see why a
+    /// look-up-before-post is needed).
+    pub honours_idempotency_key: bool,
+    /// The payload's field a GET `$filter=<field> eq '…'` finds documents by.
+    pub reference_field: Option<String>,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            document_field: "SupplierInvoice".to_owned(),
+            honours_idempotency_key: true,
+            reference_field: None,
+        }
+    }
 }
 
 impl SimErp {
     /// A simulated ERP checking payloads against `shapes`.
     pub fn new(shapes: Option<Shapes>, fail_every: u64, throttle_every: u64) -> Arc<SimErp> {
+        SimErp::with_options(shapes, fail_every, throttle_every, SimOptions::default())
+    }
+
+    /// A simulated ERP with `options`.
+    pub fn with_options(
+        shapes: Option<Shapes>,
+        fail_every: u64,
+        throttle_every: u64,
+        options: SimOptions,
+    ) -> Arc<SimErp> {
         Arc::new(SimErp {
+            options,
+            by_reference: Mutex::new(HashMap::new()),
             shapes,
             fail_every,
             throttle_every,
             down: AtomicBool::new(false),
             latency_ms: AtomicU64::new(0),
+            slow_every: AtomicU64::new(0),
             oauth_secret: Mutex::new(None),
             tokens_issued: AtomicU64::new(0),
             received: AtomicU64::new(0),
@@ -125,7 +170,24 @@ async fn handle(
             )
                 .into_response();
         }
-        return (StatusCode::OK, axum::Json(json!({"d": {"results": []}}))).into_response();
+        // A look-up: `$filter=<field> eq '<value>'`.
+        let query = uri.query().unwrap_or("");
+        let filter = query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("$filter=").or_else(|| pair.strip_prefix("%24filter=")))
+            .map(percent_decode);
+        let mut results = Vec::new();
+        if let (Some(filter), Some(field)) = (filter, &sim.options.reference_field)
+            && let Some(value) = filter
+                .strip_prefix(&format!("{field} eq '"))
+                .and_then(|rest| rest.strip_suffix('\''))
+        {
+            let value = value.replace("''", "'");
+            if let Some(document) = sim.by_reference.lock().ok().and_then(|r| r.get(&value).cloned()) {
+                results.push(json!({ sim.options.document_field.clone(): document, field.clone(): value }));
+            }
+        }
+        return (StatusCode::OK, axum::Json(json!({"d": {"results": results}}))).into_response();
     }
     let n = sim.received.fetch_add(1, Ordering::SeqCst) + 1;
     if header("x-csrf-token") != sim.csrf_token || !header("cookie").contains(&sim.csrf_token) {
@@ -156,12 +218,23 @@ async fn handle(
             return odata_error(StatusCode::BAD_REQUEST, &problems.join("; "));
         }
     }
-    let key = header("idempotency-key").to_owned();
+    let key = if sim.options.honours_idempotency_key {
+        header("idempotency-key").to_owned()
+    } else {
+        format!("request-{n}")
+    };
+    let reference = sim
+        .options
+        .reference_field
+        .as_ref()
+        .and_then(|field| payload.get(field))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let document = {
         let Ok(mut created) = sim.created.lock() else {
             return (StatusCode::INTERNAL_SERVER_ERROR, "poisoned").into_response();
         };
-        match created.get(&key) {
+        let document = match created.get(&key) {
             Some(existing) => {
                 sim.duplicates.fetch_add(1, Ordering::SeqCst);
                 existing.clone()
@@ -171,19 +244,57 @@ async fn handle(
                 created.insert(key, number.clone());
                 number
             }
+        };
+        if let (Some(reference), Ok(mut by_reference)) = (reference, sim.by_reference.lock()) {
+            by_reference.insert(reference, document.clone());
         }
+        document
     };
     // Committed, then slow to answer: a caller that dies now will send the
     // same key again.
-    let latency = sim.latency_ms.load(Ordering::SeqCst);
+    let slow_every = sim.slow_every.load(Ordering::SeqCst);
+    let latency = if slow_every > 0 && n % slow_every == 0 {
+        sim.latency_ms.load(Ordering::SeqCst) + 2_000
+    } else {
+        sim.latency_ms.load(Ordering::SeqCst)
+    };
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({"d": {"SupplierInvoice": document, "FiscalYear": "2025"}})),
-    )
-        .into_response()
+    // The created entity, as SAP echoes it: its number first.
+    let mut entity = serde_json::Map::new();
+    entity.insert(sim.options.document_field.clone(), Value::String(document));
+    entity.insert("FiscalYear".to_owned(), Value::String("2025".to_owned()));
+    if let Value::Object(fields) = payload {
+        for (k, v) in fields {
+            entity.entry(k).or_insert(v);
+        }
+    }
+    (StatusCode::CREATED, axum::Json(json!({ "d": entity }))).into_response()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3]).map(|h| u8::from_str_radix(h, 16)) {
+                    Ok(Ok(byte)) => {
+                        out.push(byte);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn odata_error(status: StatusCode, message: &str) -> Response {
