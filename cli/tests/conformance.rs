@@ -14,7 +14,8 @@
 //! - ERPNext (DocType JSON): every field is a DocType field and not read-only;
 //!   every `reqd` field that is not read-only and has no default is set,
 //!   except those the server fills on insert (see [`ERPNEXT_SERVER_FILLED`]);
-//!   child rows are checked against their child DocType.
+//!   child rows are checked against their child DocType; custom fields
+//!   (`custom_…`, Frappe Custom Fields) are accepted by name.
 //! - Business Central (API v2.0 reference pages): only documented properties
 //!   and navigations, none read-only.
 //!
@@ -184,7 +185,9 @@ impl Checker<'_> {
         for (key, value) in fields {
             let here = format!("{path}.{key}");
             let Some(property) = entity.get(key) else {
-                if sap && key.starts_with("YY1_") {
+                // Tenants' custom fields: SAP key-user extensibility
+                // (`YY1_…`), Frappe Custom Fields (`custom_…`).
+                if (sap && key.starts_with("YY1_")) || (erpnext && key.starts_with("custom_")) {
                     continue;
                 }
                 self.problems

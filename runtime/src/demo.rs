@@ -45,7 +45,10 @@ pub async fn run(examples: &Path) -> Result<(), String> {
         if path.is_file() {
             Ok(path)
         } else {
-            Err(format!("{} is missing: run the demo from the repository root", path.display()))
+            Err(format!(
+                "{} is missing: run the demo from the repository root",
+                path.display()
+            ))
         }
     };
     let requisitions = file("procurement/requisitions.jsonl")?;
@@ -99,8 +102,8 @@ pub async fn run(examples: &Path) -> Result<(), String> {
     let netsuite = SimNetSuite::new(passport.clone(), Some(HashSet::from(["1187".to_owned()])), 4);
     let netsuite_url = netsuite.start().await.map_err(|e| e.to_string())?;
     let globex_tables = dir.join("globex_tables.toml");
-    let mut tables_text = std::fs::read_to_string(procurement.join("tenants/globex_netsuite/tables.toml"))
-        .map_err(|e| e.to_string())?;
+    let mut tables_text =
+        std::fs::read_to_string(procurement.join("tenants/globex_netsuite/tables.toml")).map_err(|e| e.to_string())?;
     tables_text = tables_text.replacen(
         "[vendor_id]\n",
         "[vendor_id]\n# Known to the platform, not yet approved in NetSuite.\n\"SUP-US-042\" = \"4711\"\n",
@@ -234,7 +237,9 @@ table = "{staging_table}"
     let base = format!("http://{}", running.address);
     println!("mapwright demo: the procurement scenario; intake on {base}");
     println!("  acme_sap        -> simulated SAP S/4HANA at {sap_url}");
-    println!("                     (ignores Idempotency-Key; 503 every 5th write; every 4th answered after the 1 s timeout)");
+    println!(
+        "                     (ignores Idempotency-Key; 503 every 5th write; every 4th answered after the 1 s timeout)"
+    );
     println!("  globex_netsuite -> simulated NetSuite SuiteTalk at {netsuite_url}");
     println!("                     (TokenPassport checked; concurrency fault every 4th request; vendor 4711 unknown)");
     match &postgres {
@@ -242,7 +247,10 @@ table = "{staging_table}"
             "  initech_legacy  -> CSV drop in {} and PostgreSQL table {staging_table}",
             drop_dir.display()
         ),
-        None => println!("  initech_legacy  -> CSV drop in {} (no PostgreSQL)", drop_dir.display()),
+        None => println!(
+            "  initech_legacy  -> CSV drop in {} (no PostgreSQL)",
+            drop_dir.display()
+        ),
     }
 
     let template: Value = std::fs::read_to_string(&requisitions)
@@ -259,7 +267,9 @@ table = "{staging_table}"
             event["number"] = format!("PR-2026-{n:04}").into();
             let (status, answer) = post(&client, &base, tenant, &format!("{tenant}-{n}"), &event).await?;
             if status != 202 {
-                return Err(format!("{tenant}: requisition {n} was not accepted ({status}): {answer}"));
+                return Err(format!(
+                    "{tenant}: requisition {n} was not accepted ({status}): {answer}"
+                ));
             }
         }
     }
@@ -381,7 +391,10 @@ table = "{staging_table}"
         .lines()
         .filter(|l| l.starts_with("mapwright_deliveries") || l.starts_with("mapwright_events"))
         .collect();
-    println!("\nmetrics ({base}/metrics, deliveries and events):\n{}", shown.join("\n"));
+    println!(
+        "\nmetrics ({base}/metrics, deliveries and events):\n{}",
+        shown.join("\n")
+    );
 
     let delivered = |tenant: &str| -> i64 {
         counts
@@ -421,7 +434,11 @@ table = "{staging_table}"
     }
     println!(
         "\ndemo ok: {PER_TENANT} requisitions per tenant delivered exactly once to SAP, NetSuite and the legacy system{}; 2 dead letters with their reasons; 1 refused at intake",
-        if staged.is_some() { " (file drop and PostgreSQL)" } else { " (file drop; no PostgreSQL)" }
+        if staged.is_some() {
+            " (file drop and PostgreSQL)"
+        } else {
+            " (file drop; no PostgreSQL)"
+        }
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -174,7 +174,10 @@ async fn handle(
         let query = uri.query().unwrap_or("");
         let filter = query
             .split('&')
-            .find_map(|pair| pair.strip_prefix("$filter=").or_else(|| pair.strip_prefix("%24filter=")))
+            .find_map(|pair| {
+                pair.strip_prefix("$filter=")
+                    .or_else(|| pair.strip_prefix("%24filter="))
+            })
             .map(percent_decode);
         let mut results = Vec::new();
         if let (Some(filter), Some(field)) = (filter, &sim.options.reference_field)

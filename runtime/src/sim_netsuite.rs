@@ -115,9 +115,7 @@ impl SimNetSuite {
         let consumer_key = text("consumerKey").ok_or("no consumerKey")?;
         let token = text("token").ok_or("no token")?;
         let nonce = text("nonce").ok_or("no nonce")?;
-        let timestamp: i64 = text("timestamp")
-            .and_then(|t| t.parse().ok())
-            .ok_or("no timestamp")?;
+        let timestamp: i64 = text("timestamp").and_then(|t| t.parse().ok()).ok_or("no timestamp")?;
         let signature = passport.child("signature").ok_or("no signature")?;
         if signature.attribute("algorithm") != Some("HMAC-SHA256") {
             return Err("the signature algorithm must be HMAC-SHA256".to_owned());
@@ -162,7 +160,12 @@ fn fault(detail: &str, code: &str, message: &str) -> Response {
 
 const CORE: &str = "urn:core_2023_2.platform.webservices.netsuite.com";
 
-fn write_response(operation: &str, success: bool, detail: Option<(&str, &str)>, base: Option<(&str, Option<&str>, &str)>) -> String {
+fn write_response(
+    operation: &str,
+    success: bool,
+    detail: Option<(&str, &str)>,
+    base: Option<(&str, Option<&str>, &str)>,
+) -> String {
     let escape = |t: &str| quick_xml::escape::escape(t).into_owned();
     let status = match detail {
         None => format!("<platformCore:status xmlns:platformCore=\"{CORE}\" isSuccess=\"{success}\"/>"),
@@ -176,7 +179,9 @@ fn write_response(operation: &str, success: bool, detail: Option<(&str, &str)>, 
         None => String::new(),
         Some((internal, external, kind)) => format!(
             "<baseRef xmlns:platformCore=\"{CORE}\" xsi:type=\"platformCore:RecordRef\" internalId=\"{internal}\"{} type=\"{kind}\"/>",
-            external.map(|e| format!(" externalId=\"{}\"", escape(e))).unwrap_or_default()
+            external
+                .map(|e| format!(" externalId=\"{}\"", escape(e)))
+                .unwrap_or_default()
         ),
     };
     format!(
@@ -186,28 +191,65 @@ fn write_response(operation: &str, success: bool, detail: Option<(&str, &str)>, 
 
 async fn handle(State(sim): State<Arc<SimNetSuite>>, headers: HeaderMap, body: Bytes) -> Response {
     let n = sim.received.fetch_add(1, Ordering::SeqCst) + 1;
-    let action = headers
-        .get("soapaction")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim_matches('"')
-        .to_owned();
-    let Ok(envelope) = parse_xml(&body) else {
-        return fault("unexpectedErrorFault", "INVALID_XML", "the request is not well-formed XML");
+    // SOAP 1.1 names the action in `SOAPAction`, 1.2 in the content type.
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let action = match headers.get("soapaction").and_then(|v| v.to_str().ok()) {
+        Some(action) => action.trim_matches('"').to_owned(),
+        None => content_type
+            .split(';')
+            .find_map(|part| part.trim().strip_prefix("action="))
+            .unwrap_or("")
+            .trim_matches('"')
+            .to_owned(),
     };
+    let soap12 = content_type.starts_with("application/soap+xml");
+    if !soap12 && !content_type.starts_with("text/xml") {
+        return fault(
+            "unexpectedErrorFault",
+            "INVALID_CONTENT_TYPE",
+            "SOAP needs text/xml or application/soap+xml",
+        );
+    }
+    let Ok(envelope) = parse_xml(&body) else {
+        return fault(
+            "unexpectedErrorFault",
+            "INVALID_XML",
+            "the request is not well-formed XML",
+        );
+    };
+    let namespace = if soap12 { crate::soap::SOAP_12 } else { SOAP_11 };
+    if !String::from_utf8_lossy(&body).contains(namespace) {
+        return fault(
+            "unexpectedErrorFault",
+            "VERSION_MISMATCH",
+            "the envelope's namespace does not match the content type",
+        );
+    }
     let (Some(header), Some(message)) = (
         envelope.child("Header"),
         envelope.child("Body").and_then(|b| b.children.first()),
     ) else {
-        return fault("unexpectedErrorFault", "INVALID_REQUEST", "a SOAP envelope with a Header and a Body is needed");
+        return fault(
+            "unexpectedErrorFault",
+            "INVALID_REQUEST",
+            "a SOAP envelope with a Header and a Body is needed",
+        );
     };
     let Some(passport) = header.child("tokenPassport") else {
         sim.auth_failures.fetch_add(1, Ordering::SeqCst);
-        return fault("invalidCredentialsFault", "USER_ERROR", "Token-based authentication is required");
+        return fault(
+            "invalidCredentialsFault",
+            "USER_ERROR",
+            "Token-based authentication is required",
+        );
     };
     if let Err(why) = sim.verify(passport) {
         sim.auth_failures.fetch_add(1, Ordering::SeqCst);
-        return fault("invalidCredentialsFault", "INVALID_LOGIN_ATTEMPT", &format!("Invalid login attempt: {why}"));
+        return fault(
+            "invalidCredentialsFault",
+            "INVALID_LOGIN_ATTEMPT",
+            &format!("Invalid login attempt: {why}"),
+        );
     }
     let operation = message.name.clone();
     if action != operation {
@@ -225,7 +267,11 @@ async fn handle(State(sim): State<Arc<SimNetSuite>>, headers: HeaderMap, body: B
         );
     }
     if operation != "add" && operation != "upsert" {
-        return fault("unexpectedErrorFault", "UNSUPPORTED", &format!("{operation} is not simulated"));
+        return fault(
+            "unexpectedErrorFault",
+            "UNSUPPORTED",
+            &format!("{operation} is not simulated"),
+        );
     }
     let Some(record) = message.child("record") else {
         return write_response(&operation, false, Some(("INVALID_RCRD", "no record")), None).into_soap();
@@ -252,15 +298,15 @@ async fn handle(State(sim): State<Arc<SimNetSuite>>, headers: HeaderMap, body: B
         .into_soap();
     }
     if let Some(vendors) = &sim.vendors {
-        let vendor = record.child("entity").and_then(|e| e.attribute("internalId")).unwrap_or("");
+        let vendor = record
+            .child("entity")
+            .and_then(|e| e.attribute("internalId"))
+            .unwrap_or("");
         if !vendors.contains(vendor) {
             return write_response(
                 &operation,
                 false,
-                Some((
-                    "INVALID_KEY_OR_REF",
-                    &format!("Invalid entity reference key {vendor}."),
-                )),
+                Some(("INVALID_KEY_OR_REF", &format!("Invalid entity reference key {vendor}."))),
                 None,
             )
             .into_soap();
@@ -268,7 +314,10 @@ async fn handle(State(sim): State<Arc<SimNetSuite>>, headers: HeaderMap, body: B
     }
     // The message as received (the Body's content), for XSD checks.
     let text = String::from_utf8_lossy(&body);
-    if let (Some(start), Some(end)) = (text.find(&format!("<{operation}")), text.rfind(&format!("</{operation}>"))) {
+    if let (Some(start), Some(end)) = (
+        text.find(&format!("<{operation}")),
+        text.rfind(&format!("</{operation}>")),
+    ) {
         let content = &text[start..end + operation.len() + 3];
         if let Ok(mut messages) = sim.messages.lock() {
             messages.push(content.to_owned());
@@ -331,7 +380,9 @@ fn futures_stall() -> impl futures_core::Stream<Item = Result<Bytes, std::io::Er
                 std::task::Poll::Pending
             } else {
                 self.0 = true;
-                std::task::Poll::Ready(Some(Ok(Bytes::from_static(b"<?xml version=\"1.0\"?><soapenv:Envelope"))))
+                std::task::Poll::Ready(Some(Ok(Bytes::from_static(
+                    b"<?xml version=\"1.0\"?><soapenv:Envelope",
+                ))))
             }
         }
     }

@@ -306,11 +306,22 @@ mapping = "missing.map"
 endpoint = "sap"
 
 [endpoints.sap]
-kind = "soap"
+kind = "sftp"
 url = "ftp://x"
 auth = {{ kind = "bearer", token = "s3cr3t" }}
 posting_window = "25:00-06:00 Mars/Olympus"
 max_concurrency = 0
+
+[endpoints.bc]
+kind = "http_json"
+url = "http://bc.example/api"
+idempotency = {{ strategy = "lookup", flavor = "odata_v9", reference = "externalDocumentNumber" }}
+
+[endpoints.ns]
+kind = "http_json"
+url = "http://ns.example/api"
+soap_action = "add"
+idempotency = {{ strategy = "upsert" }}
 "#,
             map = map.display()
         ),
@@ -322,7 +333,10 @@ max_concurrency = 0
     for expected in [
         "id: \"bad tenant\": a tenant id is letters, digits",
         "intake.token_sha256: expected the token's SHA-256 as 64 hex digits",
-        "endpoints.sap.kind: `soap` is not an endpoint kind this runtime delivers to yet",
+        "endpoints.sap.kind: `sftp` is not an endpoint kind this runtime delivers to (known: http_json, soap, file_drop, sql_staging)",
+        "endpoints.bc.idempotency: \"odata_v9\": `flavor` is \"odata_v2\" (SAP), \"odata_v4\" (Business Central) or \"frappe\" (ERPNext)",
+        "endpoints.ns.idempotency: strategy \"upsert\" is NetSuite's, over SOAP (kind = \"soap\")",
+        "endpoints.ns.soap_version: soap_version, soap_action and netsuite_version apply to soap endpoints only",
         "endpoints.sap.url: \"ftp://x\" is not an http(s) URL",
         "endpoints.sap.auth.token: credentials are given by reference",
         "endpoints.sap.posting_window: \"25:00-06:00 Mars/Olympus\" is not a posting window",

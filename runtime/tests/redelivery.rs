@@ -130,7 +130,10 @@ async fn crash_and_recover(dir: &Path, token: &str, step: &str, documents: &dyn 
     post_all(&base, token, true).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while delivered(dir).await < EVENTS as i64 {
-        assert!(tokio::time::Instant::now() < deadline, "not all delivered after the crash at {step}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not all delivered after the crash at {step}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = child.kill().await;
@@ -199,7 +202,11 @@ retry = {{ max_attempts = 20, initial_backoff_ms = 20, max_backoff_ms = 100 }}
         // What the ERP answered is kept with the attempt.
         let store = Store::open(&dir.join("store.db")).unwrap();
         let references = store.references("acme").await.unwrap();
-        assert_eq!(references.len(), EVENTS, "{step}: every order's number learned: {references:?}");
+        assert_eq!(
+            references.len(),
+            EVENTS,
+            "{step}: every order's number learned: {references:?}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -315,13 +322,21 @@ max_concurrency = 1
                 .unwrap_or(0)
         };
         let at_crash = crash_and_recover(&dir, "initech-token", step, &count).await;
-        assert_eq!(at_crash, usize::from(step != "mapped"), "{step}: files when the server died");
+        assert_eq!(
+            at_crash,
+            usize::from(step != "mapped"),
+            "{step}: files when the server died"
+        );
         let names: Vec<String> = std::fs::read_dir(&drop)
             .unwrap()
             .filter_map(Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names.len(), EVENTS, "{step}: one file per event and no temporary left: {names:?}");
+        assert_eq!(
+            names.len(),
+            EVENTS,
+            "{step}: one file per event and no temporary left: {names:?}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -357,7 +372,8 @@ async fn sql_staging_survives_a_crash_at_every_step() {
             client
         }
         Err(error) => {
-            let message = format!("SKIPPED: no PostgreSQL at 127.0.0.1:5432 ({error}); the SQL redelivery test needs one");
+            let message =
+                format!("SKIPPED: no PostgreSQL at 127.0.0.1:5432 ({error}); the SQL redelivery test needs one");
             assert!(
                 std::env::var("MAPWRIGHT_REQUIRE_SERVICES").as_deref() != Ok("1"),
                 "{message}"
@@ -411,7 +427,11 @@ max_concurrency = 1
         let count_sql = format!("SELECT COUNT(DISTINCT \"PO_NUMBER\") FROM {table}");
         let orders = || count_blocking(CONNINFO, &count_sql);
         let at_crash = crash_and_recover(&dir, "initech-token", step, &orders).await;
-        assert_eq!(at_crash, usize::from(step != "mapped"), "{step}: orders when the server died");
+        assert_eq!(
+            at_crash,
+            usize::from(step != "mapped"),
+            "{step}: orders when the server died"
+        );
         let n: i64 = pg.query_one(count_sql.as_str(), &[]).await.unwrap().get(0);
         assert_eq!(n as usize, EVENTS, "{step}: each order staged once");
         let lines: i64 = pg
