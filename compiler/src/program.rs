@@ -251,6 +251,18 @@ impl Program {
         Interpreter::new(&self.mir, params, tables)
     }
 
+    /// What a file gathering many events' outputs starts with: a CSV
+    /// target's byte-order mark and header, nothing for JSON (JSON Lines).
+    /// XML documents cannot be gathered into one file.
+    pub fn batch_header(&self) -> Result<Vec<u8>, String> {
+        match self.output.format.format {
+            WireFormat::Csv => csv_out::header(&self.output)
+                .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
+            WireFormat::Json => Ok(Vec::new()),
+            WireFormat::Xml => Err("XML documents cannot be gathered into one file".to_owned()),
+        }
+    }
+
     /// The output's format (from the target schema's `format`).
     pub fn output_format(&self) -> WireFormat {
         self.output.format.format

@@ -1,6 +1,9 @@
 //! File names from templates, for one file per event (`mapc run
 //! --output-dir`, the runtime's file-drop endpoints): `{event.a.b}` is the
-//! text of that field of the event (JSON), `{line}` a sequence number.
+//! text of that field of the event (JSON), `{line}` a sequence number. For
+//! a file gathering a batch of events, the runtime passes
+//! `{"batch": {"id", "opened", "count"}}` as the event, and `{batch.id}`
+//! reads it.
 //! Characters that cannot be in a file name become `_`, and a name never
 //! starts with `.`.
 
@@ -26,8 +29,12 @@ pub fn file_name(template: &str, event: &serde_json::Value, line: usize) -> Resu
         let key = &after[..end];
         let value = if key == "line" {
             line.to_string()
-        } else if let Some(path) = key.strip_prefix("event.") {
-            let mut node = event;
+        } else if let Some((root, path)) = key
+            .strip_prefix("event.")
+            .map(|path| (event, path))
+            .or_else(|| key.strip_prefix("batch.").map(|path| (&event["batch"], path)))
+        {
+            let mut node = root;
             for part in path.split('.') {
                 node = node.get(part).unwrap_or(&serde_json::Value::Null);
             }
@@ -38,7 +45,7 @@ pub fn file_name(template: &str, event: &serde_json::Value, line: usize) -> Resu
             }
         } else {
             return Err(NameError::Template(format!(
-                "{template:?}: unknown placeholder {{{key}}}; use {{line}} or {{event.FIELD}}"
+                "{template:?}: unknown placeholder {{{key}}}; use {{line}}, {{event.FIELD}} or (batched drops) {{batch.id}}, {{batch.opened}}, {{batch.count}}"
             )));
         };
         out.push_str(&value);

@@ -125,6 +125,27 @@ pub enum Idempotency {
     Lookup(Lookup),
 }
 
+/// How a file drop gathers events into files.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Events in one file at most.
+    #[serde(default = "default_batch_events")]
+    pub max_events: u32,
+    /// How long a batch stays open for more events after its first, in
+    /// milliseconds.
+    #[serde(default = "default_batch_wait")]
+    pub max_wait_ms: u64,
+}
+
+fn default_batch_events() -> u32 {
+    10_000
+}
+
+fn default_batch_wait() -> u64 {
+    10_000
+}
+
 /// A look-up-before-post.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lookup {
@@ -292,6 +313,10 @@ pub struct Endpoint {
     pub netsuite_version: String,
     /// How redeliveries are kept from creating second documents.
     pub idempotency: Idempotency,
+    /// Gather events into one file per batch (`file_drop` only): with a
+    /// posting window, everything held while it was closed goes into one
+    /// file when it opens.
+    pub batch: Option<Batch>,
     /// Requests per second at most (token bucket).
     pub rate_per_second: Option<f64>,
     /// Requests in flight at most.
@@ -487,6 +512,7 @@ struct EndpointFile {
     soap_action: Option<String>,
     netsuite_version: Option<String>,
     idempotency: Option<IdempotencyFile>,
+    batch: Option<Batch>,
     rate_per_second: Option<f64>,
     #[serde(default = "default_concurrency")]
     max_concurrency: u32,
@@ -818,6 +844,38 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                 }
             },
         };
+        if let Some(batch) = &endpoint.batch {
+            if kind != Some(EndpointKind::FileDrop) {
+                errors.push(error(
+                    &key("batch"),
+                    "only a file_drop endpoint gathers events into batch files".to_owned(),
+                ));
+            }
+            if batch.max_events == 0 || batch.max_wait_ms == 0 {
+                errors.push(error(
+                    &key("batch"),
+                    "max_events and max_wait_ms must be at least 1".to_owned(),
+                ));
+            }
+        }
+        let template = endpoint.name_template.clone().unwrap_or_else(|| {
+            if endpoint.batch.is_some() {
+                "batch-{batch.opened}-{batch.id}".to_owned()
+            } else {
+                "{event.id}".to_owned()
+            }
+        });
+        match (endpoint.batch.is_some(), template.contains("{event."), template.contains("{batch.")) {
+            (true, true, _) => errors.push(error(
+                &key("name_template"),
+                "a batch file gathers many events: name it with {batch.id}, {batch.opened}, {batch.count}, not {event.…}".to_owned(),
+            )),
+            (false, _, true) => errors.push(error(
+                &key("name_template"),
+                "{batch.…} names batch files; this endpoint writes one file per event (add a [batch] table, or use {event.…})".to_owned(),
+            )),
+            _ => {}
+        }
         let window = match &endpoint.posting_window {
             Some(text) => match PostingWindow::parse(text) {
                 Ok(window) => Some(window),
@@ -851,10 +909,7 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                     kind,
                     url,
                     directory,
-                    name_template: endpoint
-                        .name_template
-                        .clone()
-                        .unwrap_or_else(|| "{event.id}".to_owned()),
+                    name_template: template,
                     connection,
                     table: endpoint.table.clone(),
                     auth,
@@ -863,6 +918,7 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                     soap_action: endpoint.soap_action.clone(),
                     netsuite_version: endpoint.netsuite_version.clone().unwrap_or_else(|| "2023_2".to_owned()),
                     idempotency,
+                    batch: endpoint.batch.clone(),
                     rate_per_second: endpoint.rate_per_second,
                     max_concurrency: endpoint.max_concurrency,
                     adaptive_concurrency: endpoint.adaptive_concurrency,
@@ -1002,6 +1058,16 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                 ));
                 continue;
             }
+            if endpoint.batch.is_some() && kind == WireFormat::Xml {
+                errors.push(error(
+                    &key("mapping"),
+                    format!(
+                        "endpoint `{}` gathers events into one file, and XML documents cannot be gathered (CSV and JSON Lines can)",
+                        route.endpoint
+                    ),
+                ));
+                continue;
+            }
             if matches!(endpoint.kind, EndpointKind::FileDrop | EndpointKind::SqlStaging) && response.is_some() {
                 errors.push(error(
                     &key("response"),
@@ -1059,6 +1125,15 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
             when: route.when.clone(),
             response,
         });
+    }
+    for (name, endpoint) in &endpoints {
+        let feeding = parsed.routes.iter().filter(|r| &r.endpoint == name).count();
+        if endpoint.batch.is_some() && feeding > 1 {
+            errors.push(error(
+                &format!("endpoints.{name}.batch"),
+                format!("{feeding} routes feed this endpoint; a batch file holds one mapping's output, so give each route its own batching endpoint"),
+            ));
+        }
     }
     let webhook = match &parsed.webhook {
         None => None,

@@ -17,6 +17,7 @@ use crate::store::{Due, Outcome, Store, now_ms};
 use mapwright_compiler::program::Framing;
 use mapwright_compiler::wire::json_in::DecodeOptions;
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
@@ -233,7 +234,8 @@ impl Dispatcher {
                 }
             };
             let webhooks = self.clone().send_webhooks().await;
-            let claimed = due.len() + webhooks;
+            let batches = self.flush_batches().await;
+            let claimed = due.len() + webhooks + batches;
             for item in due {
                 let Ok(permit) = room.clone().try_acquire_owned() else {
                     break;
@@ -268,6 +270,100 @@ impl Dispatcher {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Writes the sealed batch files (each within its endpoint's posting
+    /// window); returns how many were written.
+    pub async fn flush_batches(&self) -> usize {
+        let sealed = match self.store.sealed_batches().await {
+            Ok(sealed) => sealed,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the sealed batches");
+                return 0;
+            }
+        };
+        let Ok(config) = self.config.read().map(|c| c.clone()) else {
+            return 0;
+        };
+        let mut written = 0;
+        for batch in sealed {
+            let tenant = config.tenants.get(&batch.tenant);
+            let notify = tenant.is_some_and(|t| t.webhook.is_some());
+            let target = tenant.and_then(|t| {
+                let endpoint = t.endpoints.get(&batch.endpoint)?;
+                let route = t.routes.iter().find(|r| r.endpoint == batch.endpoint)?;
+                Some((endpoint.clone(), route))
+            });
+            let result = match target {
+                None => Err((
+                    format!(
+                        "endpoint `{}` of tenant `{}` is no longer configured",
+                        batch.endpoint, batch.tenant
+                    ),
+                    60_000,
+                )),
+                Some((endpoint, route)) => {
+                    let now = now_ms();
+                    match endpoint.posting_window.as_ref().and_then(|w| {
+                        let at = jiff::Timestamp::from_millisecond(now).ok()?;
+                        (!w.is_open(at)).then(|| w.next_open(at).as_millisecond())
+                    }) {
+                        Some(opens) => Err(("the posting window is closed".to_owned(), (opens - now).max(1000))),
+                        None => match self.write_batch(&endpoint, route, &batch).await {
+                            Ok(name) => Ok(name),
+                            Err(error) => Err((error, 5000)),
+                        },
+                    }
+                }
+            };
+            let (outcome, retry_ms) = match result {
+                Ok(name) => {
+                    crate::crash::point("batch_written");
+                    written += 1;
+                    tracing::info!(tenant = %batch.tenant, endpoint = %batch.endpoint, batch = batch.id, events = batch.items, file = %name, "batch file written");
+                    (Ok(name), 0)
+                }
+                Err((error, retry_ms)) => {
+                    tracing::warn!(tenant = %batch.tenant, endpoint = %batch.endpoint, batch = batch.id, %error, "batch file not written");
+                    (Err(error), retry_ms)
+                }
+            };
+            if let Err(error) = self.store.finish_batch(&batch, outcome, notify, retry_ms).await {
+                tracing::error!(%error, batch = batch.id, "cannot record the batch");
+            }
+        }
+        written
+    }
+
+    /// Writes one batch file: the format's header, then every item.
+    async fn write_batch(
+        &self,
+        endpoint: &Endpoint,
+        route: &Route,
+        batch: &crate::store::SealedBatch,
+    ) -> Result<String, String> {
+        let directory = endpoint
+            .directory
+            .clone()
+            .ok_or("the file_drop endpoint has no directory")?;
+        let mut bytes = route.program.batch_header()?;
+        for (_, payload) in self.store.batch_items(batch.id).await.map_err(|e| e.to_string())? {
+            bytes.extend_from_slice(&payload);
+        }
+        let opened = jiff::Timestamp::from_millisecond(batch.created_at)
+            .map(|t| t.strftime("%Y%m%dT%H%M%SZ").to_string())
+            .unwrap_or_default();
+        let names = serde_json::json!({"batch": {"id": batch.id, "opened": opened, "count": batch.items}});
+        let position = usize::try_from(batch.id).unwrap_or(0);
+        let name =
+            mapwright_project::naming::file_name(&endpoint.name_template, &names, position).map_err(|e| match e {
+                mapwright_project::naming::NameError::Template(message) => format!("the file name template: {message}"),
+                mapwright_project::naming::NameError::Missing(path) => format!("the file name template needs {path}"),
+            })?;
+        let suffix = format!("batch{}", batch.id);
+        tokio::task::spawn_blocking(move || write_atomically(&directory, &name, &bytes, &suffix).map(|()| name))
+            .await
+            .map_err(|e| format!("the file write was interrupted: {e}"))?
     }
 
     /// Sends the due status webhooks (each signed with its tenant's
@@ -359,7 +455,8 @@ impl Dispatcher {
         for task in tasks {
             let _ = task.await;
         }
-        self.send_webhooks().await;
+        self.flush_batches().await;
+        self.clone().send_webhooks().await;
         Round { attempted }
     }
 
@@ -390,6 +487,7 @@ impl Dispatcher {
             Outcome::Retry { .. } => "retry",
             Outcome::Dead { .. } => "dead_letter",
             Outcome::Deferred { .. } => "deferred",
+            Outcome::Batched { .. } => "batched",
         };
         tracing::info!(
             tenant = %due.tenant,
@@ -550,7 +648,13 @@ impl Dispatcher {
         let payload = if endpoint.kind == EndpointKind::SqlStaging {
             Vec::new()
         } else {
-            match map(route, &tables, &due.data) {
+            // A batch gathers rows (CSV without its header) or JSON lines.
+            let framing = if endpoint.batch.is_some() {
+                Framing::Stream { first: false }
+            } else {
+                Framing::File
+            };
+            match map(route, &tables, &due.data, framing) {
                 Ok(payload) => payload,
                 Err(reason) => {
                     return (
@@ -564,6 +668,32 @@ impl Dispatcher {
             }
         };
         crate::crash::point("mapped");
+        if let Some(batch) = &endpoint.batch {
+            let mut payload = payload;
+            if route.program.output_format() == mapwright_compiler::resolve::annotations::WireFormat::Json
+                && !payload.ends_with(b"\n")
+            {
+                payload.push(b'\n');
+            }
+            return match self
+                .store
+                .add_to_batch(
+                    due,
+                    now,
+                    payload,
+                    route.mapping_hash.clone(),
+                    batch.max_events,
+                    batch.max_wait_ms,
+                )
+                .await
+            {
+                Ok(batch) => (Outcome::Batched { batch }, None),
+                Err(error) => (
+                    retry_later(endpoint, due, None, format!("cannot add it to a batch: {error}"), None),
+                    None,
+                ),
+            };
+        }
         let Ok(_permit) = state.permits.clone().acquire_owned().await else {
             return (retry_later(endpoint, due, None, "shutting down".to_owned(), None), None);
         };
@@ -1250,7 +1380,6 @@ async fn sql_insert(endpoint: &Endpoint, route: &Route, tables: &Tables, due: &D
 /// bytes is this delivery done before a crash: delivered, not written
 /// twice; different bytes under the name are refused (dead letter).
 fn drop_file(endpoint: &Endpoint, due: &Due, payload: &[u8], mapping_hash: String) -> Outcome {
-    use std::io::Write;
     let Some(directory) = &endpoint.directory else {
         return Outcome::Dead {
             http_status: None,
@@ -1275,52 +1404,59 @@ fn drop_file(endpoint: &Endpoint, due: &Due, payload: &[u8], mapping_hash: Strin
         }
     };
     let target = directory.join(&name);
-    if let Ok(existing) = std::fs::read(&target) {
-        return if existing == payload {
-            Outcome::Delivered {
-                http_status: None,
-                erp_document: Some(name),
-                mapping_hash,
-                references: Vec::new(),
-            }
-        } else {
-            Outcome::Dead {
-                http_status: None,
-                reason: format!(
-                    "{} already exists with other content; not overwritten",
-                    target.display()
-                ),
-            }
+    if let Ok(existing) = std::fs::read(&target)
+        && existing != payload
+    {
+        return Outcome::Dead {
+            http_status: None,
+            reason: format!(
+                "{} already exists with other content; not overwritten",
+                target.display()
+            ),
         };
     }
-    let temporary = directory.join(format!(".{name}.{}.tmp", due.delivery_id));
-    let written = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(payload)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, &target)?;
-        std::fs::File::open(directory)?.sync_all()?;
-        crate::crash::point("file_written");
-        Ok(())
-    })();
-    match written {
+    match write_atomically(directory, &name, payload, &due.delivery_id.to_string()) {
         Ok(()) => Outcome::Delivered {
             http_status: None,
             erp_document: Some(name),
             mapping_hash,
             references: Vec::new(),
         },
-        Err(error) => {
-            let _ = std::fs::remove_file(&temporary);
-            retry_later(
-                endpoint,
-                due,
-                None,
-                format!("cannot write {}: {error}", target.display()),
-                None,
-            )
-        }
+        Err(error) => retry_later(endpoint, due, None, error, None),
     }
+}
+
+/// Writes `bytes` as `directory/name`, atomically: a hidden temporary file
+/// in the same folder, flushed, renamed, and the folder flushed. The same
+/// bytes there already are this write done before a crash (fine); other
+/// bytes are never overwritten (an error).
+fn write_atomically(directory: &Path, name: &str, bytes: &[u8], unique: &str) -> Result<(), String> {
+    use std::io::Write;
+    let target = directory.join(name);
+    if let Ok(existing) = std::fs::read(&target) {
+        return if existing == bytes {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} already exists with other content; not overwritten",
+                target.display()
+            ))
+        };
+    }
+    let temporary = directory.join(format!(".{name}.{unique}.tmp"));
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &target)?;
+        std::fs::File::open(directory)?.sync_all()?;
+        crate::crash::point("file_written");
+        Ok(())
+    })();
+    written.map_err(|error| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot write {}: {error}", target.display())
+    })
 }
 
 /// What a look-up-before-post found.
@@ -1424,7 +1560,7 @@ fn judge(
 
 /// Maps the event data with the route's mapping (as a file: XML indented,
 /// CSV with its header).
-fn map(route: &Route, tables: &Tables, data: &str) -> Result<Vec<u8>, String> {
+fn map(route: &Route, tables: &Tables, data: &str, framing: Framing) -> Result<Vec<u8>, String> {
     let interpreter = route
         .program
         .interpreter(&route.params, tables.clone())
@@ -1436,7 +1572,7 @@ fn map(route: &Route, tables: &Tables, data: &str) -> Result<Vec<u8>, String> {
             &interpreter,
             data.as_bytes(),
             DecodeOptions::default(),
-            Framing::File,
+            framing,
             &mut out,
         )
         .map_err(|errors| {

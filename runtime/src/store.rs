@@ -114,6 +114,25 @@ CREATE TABLE IF NOT EXISTS xrefs (
   at INTEGER NOT NULL,
   PRIMARY KEY (tenant, name, key)
 );
+CREATE TABLE IF NOT EXISTS batches (
+  id INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  seal_at INTEGER NOT NULL,
+  items INTEGER NOT NULL DEFAULT 0,
+  file TEXT,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS batches_due ON batches(state, seal_at);
+CREATE TABLE IF NOT EXISTS batch_items (
+  batch_id INTEGER NOT NULL REFERENCES batches(id),
+  delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+  payload BLOB NOT NULL,
+  mapping_hash TEXT NOT NULL,
+  PRIMARY KEY (batch_id, delivery_id)
+);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
@@ -421,6 +440,21 @@ pub struct Due {
     pub data: String,
 }
 
+/// A batch file to write: sealed, its items fixed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedBatch {
+    /// The batch.
+    pub id: i64,
+    /// The tenant.
+    pub tenant: String,
+    /// The endpoint.
+    pub endpoint: String,
+    /// When its first event joined (ms since the epoch).
+    pub created_at: i64,
+    /// Events in it.
+    pub items: i64,
+}
+
 /// How an attempt ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -450,6 +484,12 @@ pub enum Outcome {
         http_status: Option<i64>,
         /// Why.
         reason: String,
+    },
+    /// Mapped into its endpoint's open batch (already recorded by
+    /// [`Store::add_to_batch`]); delivered when the batch file is written.
+    Batched {
+        /// The batch.
+        batch: i64,
     },
     /// Not attempted now (posting window closed, circuit open): wait until
     /// `at_ms` without counting an attempt.
@@ -715,6 +755,7 @@ impl Store {
                     }
                     audit("dead_letter", &reason)?;
                 }
+                Outcome::Batched { .. } => {}
                 Outcome::Deferred { at_ms, reason } => {
                     db.execute(
                         "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, last_error = ?3, updated_at = ?4
@@ -723,6 +764,173 @@ impl Store {
                     )?;
                 }
             }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Puts a mapped delivery into its endpoint's open batch (opening one
+    /// that stays open `max_wait_ms`, sealed early at `max_events`): the
+    /// delivery leaves the queue as `batched`, in one transaction with its
+    /// payload. Returns the batch.
+    pub async fn add_to_batch(
+        &self,
+        due: &Due,
+        started_ms: i64,
+        payload: Vec<u8>,
+        mapping_hash: String,
+        max_events: u32,
+        max_wait_ms: u64,
+    ) -> Result<i64> {
+        let due = due.clone();
+        self.write(move |db| {
+            let now = now_ms();
+            let open: Option<i64> = db
+                .query_row(
+                    "SELECT id FROM batches WHERE tenant = ?1 AND endpoint = ?2 AND state = 'open' ORDER BY id LIMIT 1",
+                    params![due.tenant, due.endpoint],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let batch = match open {
+                Some(id) => id,
+                None => {
+                    let wait = i64::try_from(max_wait_ms).unwrap_or(i64::MAX);
+                    db.execute(
+                        "INSERT INTO batches (tenant, endpoint, state, created_at, seal_at) VALUES (?1, ?2, 'open', ?3, ?4)",
+                        params![due.tenant, due.endpoint, now, now.saturating_add(wait)],
+                    )?;
+                    db.last_insert_rowid()
+                }
+            };
+            db.execute(
+                "INSERT OR REPLACE INTO batch_items (batch_id, delivery_id, payload, mapping_hash) VALUES (?1, ?2, ?3, ?4)",
+                params![batch, due.delivery_id, payload, mapping_hash],
+            )?;
+            db.execute(
+                "UPDATE batches SET items = (SELECT COUNT(*) FROM batch_items WHERE batch_id = ?1),
+                 state = CASE WHEN (SELECT COUNT(*) FROM batch_items WHERE batch_id = ?1) >= ?2 THEN 'sealed' ELSE state END
+                 WHERE id = ?1",
+                params![batch, max_events],
+            )?;
+            let number = due.attempts + 1;
+            db.execute(
+                "INSERT INTO attempts (delivery_id, number, started_at, finished_at, outcome, http_status, detail)
+                 VALUES (?1, ?2, ?3, ?4, 'batched', NULL, ?5)",
+                params![due.delivery_id, number, started_ms, now, format!("batch {batch}")],
+            )?;
+            db.execute(
+                "UPDATE deliveries SET status = 'batched', attempts = ?2, last_error = NULL, updated_at = ?3 WHERE id = ?1",
+                params![due.delivery_id, number, now],
+            )?;
+            Ok(batch)
+        })
+        .await
+    }
+
+    /// Seals the batches whose time is up and gives every sealed batch due
+    /// for writing (a failed write is tried again later).
+    pub async fn sealed_batches(&self) -> Result<Vec<SealedBatch>> {
+        self.write(|db| {
+            let now = now_ms();
+            db.execute(
+                "UPDATE batches SET state = 'sealed' WHERE state = 'open' AND seal_at <= ?1",
+                params![now],
+            )?;
+            let mut statement = db.prepare(
+                "SELECT id, tenant, endpoint, created_at, items FROM batches
+                 WHERE state = 'sealed' AND seal_at <= ?1 ORDER BY id",
+            )?;
+            let rows = statement.query_map(params![now], |row| {
+                Ok(SealedBatch {
+                    id: row.get(0)?,
+                    tenant: row.get(1)?,
+                    endpoint: row.get(2)?,
+                    created_at: row.get(3)?,
+                    items: row.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    /// A batch's payloads, in the order their deliveries were created.
+    pub async fn batch_items(&self, batch: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+        self.read(move |db| {
+            let mut statement =
+                db.prepare("SELECT delivery_id, payload FROM batch_items WHERE batch_id = ?1 ORDER BY delivery_id")?;
+            let rows = statement.query_map(params![batch], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    /// Records a batch file written (`Ok(name)`: every delivery in it is
+    /// delivered, with its status webhook when `notify`) or not (`Err`:
+    /// tried again in `retry_ms`).
+    pub async fn finish_batch(
+        &self,
+        batch: &SealedBatch,
+        written: std::result::Result<String, String>,
+        notify: bool,
+        retry_ms: i64,
+    ) -> Result<()> {
+        let batch = batch.clone();
+        self.write(move |db| {
+            let now = now_ms();
+            let file = match written {
+                Err(error) => {
+                    db.execute(
+                        "UPDATE batches SET seal_at = ?2, last_error = ?3 WHERE id = ?1",
+                        params![batch.id, now + retry_ms, error],
+                    )?;
+                    return Ok(());
+                }
+                Ok(file) => file,
+            };
+            db.execute(
+                "UPDATE batches SET state = 'written', file = ?2, last_error = NULL WHERE id = ?1",
+                params![batch.id, file],
+            )?;
+            db.execute(
+                "UPDATE deliveries SET status = 'delivered', erp_document = ?2, updated_at = ?3,
+                 mapping_hash = (SELECT mapping_hash FROM batch_items WHERE batch_id = ?1 AND delivery_id = deliveries.id)
+                 WHERE id IN (SELECT delivery_id FROM batch_items WHERE batch_id = ?1)",
+                params![batch.id, file, now],
+            )?;
+            if notify {
+                let mut statement = db.prepare(
+                    "SELECT d.id, d.event_id, e.correlation_id, d.attempts FROM batch_items b
+                     JOIN deliveries d ON d.id = b.delivery_id JOIN events e ON e.id = d.event_id
+                     WHERE b.batch_id = ?1 ORDER BY d.id",
+                )?;
+                let rows: Vec<(i64, String, String, i64)> = statement
+                    .query_map(params![batch.id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+                    .collect::<std::result::Result<_, _>>()?;
+                for (delivery_id, event_id, correlation_id, attempts) in rows {
+                    let body = serde_json::json!({
+                        "event_id": event_id,
+                        "tenant": batch.tenant,
+                        "correlation_id": correlation_id,
+                        "endpoint": batch.endpoint,
+                        "status": "delivered",
+                        "attempts": attempts,
+                        "erp_document": file,
+                        "references": [],
+                        "error": null,
+                        "at": rfc3339(now),
+                    });
+                    db.execute(
+                        "INSERT INTO webhooks (tenant, delivery_id, body, status, next_attempt_at) VALUES (?1, ?2, ?3, 'pending', ?4)",
+                        params![batch.tenant, delivery_id, body.to_string(), now],
+                    )?;
+                }
+            }
+            db.execute(
+                "INSERT INTO audit (at, tenant, event_id, correlation_id, action, detail) VALUES (?1, ?2, NULL, NULL, 'batch_written', ?3)",
+                params![now, batch.tenant, format!("batch {} to {}: {} events in {file}", batch.id, batch.endpoint, batch.items)],
+            )?;
             Ok(())
         })
         .await

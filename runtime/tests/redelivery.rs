@@ -362,6 +362,64 @@ fn count_blocking(conninfo: &'static str, sql: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_file_survives_a_crash_after_it_is_written() {
+    let step = "batch_written";
+    let dir = tenant_dir("batch", step);
+    let drop = dir.join("drop");
+    let tenant = examples().join("procurement/tenants/initech_legacy");
+    std::fs::write(
+        dir.join("tenants/initech.toml"),
+        format!(
+            r#"id = "initech"
+[intake]
+token_sha256 = "{hash}"
+[[routes]]
+event = "requisition.approved"
+mapping = "{map}"
+endpoint = "drop"
+params_file = "{params}"
+tables_file = "{tables}"
+[endpoints.drop]
+kind = "file_drop"
+directory = "{drop}"
+name_template = "PO_BATCH_{{batch.id}}.csv"
+batch = {{ max_wait_ms = 300 }}
+"#,
+            hash = token_hash("initech-token"),
+            map = examples().join("requisition_to_csv/requisition_to_csv.map").display(),
+            params = tenant.join("params.toml").display(),
+            tables = tenant.join("tables.toml").display(),
+            drop = drop.display(),
+        ),
+    )
+    .unwrap();
+    let count = || {
+        std::fs::read_dir(&drop)
+            .map(|entries| entries.filter_map(Result::ok).count())
+            .unwrap_or(0)
+    };
+    let at_crash = crash_and_recover(&dir, "initech-token", step, &count).await;
+    assert_eq!(at_crash, 1, "the file was written before the crash");
+    let names: Vec<String> = std::fs::read_dir(&drop)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    // The batch is written again with the same bytes, under the same name;
+    // a later event may open a second batch.
+    assert!(names.contains(&"PO_BATCH_1.csv".to_owned()), "{names:?}");
+    let rows: usize = names
+        .iter()
+        .map(|name| {
+            let bytes = std::fs::read(drop.join(name)).unwrap();
+            bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() - 1
+        })
+        .sum();
+    assert_eq!(rows, EVENTS * 2, "each requisition's lines once: {names:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_staging_survives_a_crash_at_every_step() {
     const CONNINFO: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3";
     let pg = match tokio_postgres::connect(CONNINFO, tokio_postgres::NoTls).await {

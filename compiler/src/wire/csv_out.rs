@@ -88,6 +88,47 @@ pub fn encode(
     Ok(())
 }
 
+/// The start of a CSV file without rows: the byte-order mark and the
+/// header line, as the format asks (for files that gather the rows of many
+/// events, such as batched drops).
+pub fn header(shapes: &Shapes) -> Result<Vec<u8>, Vec<MappingError>> {
+    let settings = &shapes.format.csv;
+    let fail = |message: String| vec![MappingError::output("$", message)];
+    let root = shapes
+        .records
+        .get(shapes.root)
+        .ok_or_else(|| fail("unknown root record".to_owned()))?;
+    let (field_name, row_shape) = root
+        .fields
+        .iter()
+        .find_map(|f| match &f.shape {
+            Shape::List(element) => match element.as_ref() {
+                Shape::Record(row) => shapes.records.get(*row).map(|r| (f.name.as_str(), r)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .ok_or_else(|| fail(format!("{} has no list of row records to write as CSV", root.name)))?;
+    let mut text = String::new();
+    if settings.header {
+        let names: Vec<String> = row_shape
+            .fields
+            .iter()
+            .map(|f| quote(&f.csv_column, settings))
+            .collect();
+        push_line(&mut text, &names, settings);
+    }
+    if settings.windows_1252 {
+        return encode_1252(&text, field_name);
+    }
+    let mut bytes = Vec::with_capacity(text.len() + 3);
+    if settings.bom {
+        bytes.extend_from_slice(b"\xEF\xBB\xBF");
+    }
+    bytes.extend_from_slice(text.as_bytes());
+    Ok(bytes)
+}
+
 fn row_cells(record: &RecordShape, row: &Value, path: &str, shapes: &Shapes) -> Result<Vec<String>, Vec<MappingError>> {
     let settings = &shapes.format.csv;
     let Value::Record(slots) = row else {
