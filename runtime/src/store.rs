@@ -1089,6 +1089,13 @@ impl Store {
                 row.get(0)
             })?;
             let view = event_view(db, &tenant, &event_id)?;
+            let mut statement =
+                db.prepare("SELECT number, body FROM responses WHERE delivery_id = ?1 ORDER BY number")?;
+            let responses: Vec<serde_json::Value> = statement
+                .query_map(params![delivery_id], |row| {
+                    Ok(serde_json::json!({"attempt": row.get::<_, i64>(0)?, "answer": row.get::<_, String>(1)?}))
+                })?
+                .collect::<std::result::Result<_, _>>()?;
             Ok(Some(serde_json::json!({
                 "delivery_id": delivery_id,
                 "tenant": tenant,
@@ -1096,6 +1103,7 @@ impl Store {
                 "reason": reason,
                 "at": rfc3339(at),
                 "event": view,
+                "erp_answers": responses,
                 "data": serde_json::from_str::<serde_json::Value>(&data).unwrap_or(serde_json::Value::String(data)),
             })))
         })

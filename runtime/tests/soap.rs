@@ -295,6 +295,14 @@ async fn a_refusal_inside_a_200_is_dead_lettered_with_netsuites_reason() {
     // The answer is kept with the attempt for the audit trail.
     let responses = setup.store.responses(dead[0].delivery_id).await.unwrap();
     assert!(responses[0].1.contains("isSuccess=\"false\""), "{responses:?}");
+    let shown = setup.store.dead_letter(dead[0].delivery_id).await.unwrap().unwrap();
+    assert!(
+        shown["erp_answers"][0]["answer"]
+            .as_str()
+            .unwrap()
+            .contains("INVALID_KEY_OR_REF"),
+        "`dlq show` shows the answer: {shown}"
+    );
     let _ = std::fs::remove_dir_all(&setup.dir);
 }
 
