@@ -155,7 +155,7 @@ pub struct Dispatcher {
     client: reqwest::Client,
     endpoints: Mutex<HashMap<(String, String), Arc<EndpointState>>>,
     /// Learned cross-references by tenant (loaded from the store once).
-    learned: tokio::sync::Mutex<HashMap<String, Arc<Learned>>>,
+    learned: RwLock<HashMap<String, Arc<Learned>>>,
     /// A route's tables with the learned entries merged in, by (tenant,
     /// mapping hash), for the generation they were merged at.
     merged: Mutex<HashMap<(String, String), Merged>>,
@@ -182,7 +182,7 @@ impl Dispatcher {
             config,
             client,
             endpoints: Mutex::new(HashMap::new()),
-            learned: tokio::sync::Mutex::new(HashMap::new()),
+            learned: RwLock::new(HashMap::new()),
             merged: Mutex::new(HashMap::new()),
             wake: Arc::new(Notify::new()),
         }))
@@ -512,9 +512,8 @@ impl Dispatcher {
     /// The learned cross-references of a tenant (read from the store the
     /// first time).
     async fn learned(&self, tenant: &str) -> Arc<Learned> {
-        let mut cache = self.learned.lock().await;
-        if let Some(learned) = cache.get(tenant) {
-            return learned.clone();
+        if let Some(learned) = self.learned.read().ok().and_then(|cache| cache.get(tenant).cloned()) {
+            return learned;
         }
         let mut fresh = Learned::default();
         match self.store.references(tenant).await {
@@ -526,14 +525,18 @@ impl Dispatcher {
             Err(error) => tracing::error!(%error, %tenant, "cannot read the learned cross-references"),
         }
         let fresh = Arc::new(fresh);
-        cache.insert(tenant.to_owned(), fresh.clone());
-        fresh
+        match self.learned.write() {
+            // Something learned meanwhile is newer than this read: keep it.
+            Ok(mut cache) => cache.entry(tenant.to_owned()).or_insert(fresh).clone(),
+            Err(_) => fresh,
+        }
     }
 
     /// Adds what a response taught (already stored) to the cache.
     async fn learn(&self, tenant: &str, references: &[Reference]) {
-        let current = self.learned(tenant).await;
-        let mut cache = self.learned.lock().await;
+        let _ = self.learned(tenant).await;
+        let Ok(mut cache) = self.learned.write() else { return };
+        let current = cache.get(tenant).cloned().unwrap_or_default();
         let mut tables = current.tables.clone();
         for reference in references {
             tables
@@ -553,7 +556,8 @@ impl Dispatcher {
     /// A route's external tables: the tenant's file, with what ERP
     /// responses taught merged in (a learned entry wins: it is newer).
     /// Entries that do not fit the table's types are left out, loudly.
-    async fn tables(&self, tenant: &str, route: &Route) -> Arc<Tables> {
+    /// `None`: nothing learned concerns the route; its own tables apply.
+    async fn tables(&self, tenant: &str, route: &Route) -> Option<Arc<Tables>> {
         let learned = self.learned(tenant).await;
         let relevant: Vec<&String> = learned
             .tables
@@ -561,14 +565,14 @@ impl Dispatcher {
             .filter(|name| route.program.has_external_table(name))
             .collect();
         if relevant.is_empty() {
-            return Arc::new(route.tables.clone());
+            return None;
         }
         let key = (tenant.to_owned(), route.mapping_hash.clone());
         if let Ok(merged) = self.merged.lock()
             && let Some((generation, tables)) = merged.get(&key)
             && *generation == learned.generation
         {
-            return tables.clone();
+            return Some(tables.clone());
         }
         let mut tables = route.tables.clone();
         for name in relevant {
@@ -600,7 +604,7 @@ impl Dispatcher {
         if let Ok(mut merged) = self.merged.lock() {
             merged.insert(key, (learned.generation, tables.clone()));
         }
-        tables
+        Some(tables)
     }
 
     async fn deliver(&self, tenant: &Tenant, due: &Due) -> (Outcome, Option<String>) {
@@ -644,7 +648,8 @@ impl Dispatcher {
         }
         // Map first: a mapping error is permanent and needs no permit. (A
         // staging table takes the mapped value, not bytes: it maps itself.)
-        let tables = self.tables(&tenant.id, route).await;
+        let learned = self.tables(&tenant.id, route).await;
+        let tables: &Tables = learned.as_deref().unwrap_or(&route.tables);
         let payload = if endpoint.kind == EndpointKind::SqlStaging {
             Vec::new()
         } else {
@@ -654,7 +659,7 @@ impl Dispatcher {
             } else {
                 Framing::File
             };
-            match map(route, &tables, &due.data, framing) {
+            match map(route, tables, &due.data, framing) {
                 Ok(payload) => payload,
                 Err(reason) => {
                     return (
@@ -724,7 +729,7 @@ impl Dispatcher {
         let sent_at = std::time::Instant::now();
         let (outcome, response) = match endpoint.kind {
             EndpointKind::HttpJson | EndpointKind::Soap => self.send(endpoint, &state, route, due, payload).await,
-            EndpointKind::SqlStaging => (sql_insert(endpoint, route, &tables, due).await, None),
+            EndpointKind::SqlStaging => (sql_insert(endpoint, route, tables, due).await, None),
             EndpointKind::FileDrop => {
                 let (endpoint, due, route_hash) = (endpoint.clone(), due.clone(), route.mapping_hash.clone());
                 let outcome = tokio::task::spawn_blocking(move || drop_file(&endpoint, &due, &payload, route_hash))
@@ -923,7 +928,7 @@ impl Dispatcher {
     fn classify(&self, endpoint: &Endpoint, route: &Route, due: &Due, erp: &ErpResponse, soap: bool) -> Outcome {
         let status = erp.status;
         let retry_after = erp.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
-        let excerpt: String = erp.text().chars().take(2000).collect();
+        let excerpt = || -> String { erp.text().chars().take(2000).collect() };
         let body = if soap {
             let parsed = if erp.truncated {
                 Err(format!("the answer is larger than {} bytes", crate::response::MAX_BODY))
@@ -959,10 +964,10 @@ impl Dispatcher {
                     mapping_hash: route.mapping_hash.clone(),
                     references: Vec::new(),
                 },
-                408 | 429 | 500..=599 => retry_later(endpoint, due, Some(status), excerpt, retry_after),
+                408 | 429 | 500..=599 => retry_later(endpoint, due, Some(status), excerpt(), retry_after),
                 _ => Outcome::Dead {
                     http_status: Some(i64::from(status)),
-                    reason: format!("the ERP refused it ({status}): {excerpt}"),
+                    reason: format!("the ERP refused it ({status}): {}", excerpt()),
                 },
             },
         }

@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS attempts (
   outcome TEXT NOT NULL,
   http_status INTEGER,
   detail TEXT,
+  response TEXT,
   PRIMARY KEY (delivery_id, number)
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -99,12 +100,6 @@ CREATE TABLE IF NOT EXISTS webhooks (
   last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS webhooks_due ON webhooks(status, next_attempt_at);
-CREATE TABLE IF NOT EXISTS responses (
-  delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
-  number INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  PRIMARY KEY (delivery_id, number)
-);
 CREATE TABLE IF NOT EXISTS xrefs (
   tenant TEXT NOT NULL,
   name TEXT NOT NULL,
@@ -259,6 +254,15 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let writer_connection = open(path)?;
         writer_connection.execute_batch(SCHEMA)?;
+        // Stores made before attempts kept the ERP's answer gain the column.
+        let has_response: bool = writer_connection.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('attempts') WHERE name = 'response'",
+            [],
+            |row| row.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_response {
+            writer_connection.execute_batch("ALTER TABLE attempts ADD COLUMN response TEXT")?;
+        }
         let reader = open(path)?;
         let (sender, receiver) = mpsc::channel::<Job>();
         std::thread::Builder::new()
@@ -675,19 +679,11 @@ impl Store {
                 )
             };
             let number = due.attempts + 1;
-            if let Some(body) = &response
-                && !matches!(outcome, Outcome::Deferred { .. })
-            {
-                db.execute(
-                    "INSERT OR REPLACE INTO responses (delivery_id, number, body) VALUES (?1, ?2, ?3)",
-                    params![due.delivery_id, number, body],
-                )?;
-            }
             let attempt = |outcome: &str, status: Option<i64>, detail: &str| {
                 db.execute(
-                    "INSERT INTO attempts (delivery_id, number, started_at, finished_at, outcome, http_status, detail)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![due.delivery_id, number, started_ms, now, outcome, status, detail],
+                    "INSERT INTO attempts (delivery_id, number, started_at, finished_at, outcome, http_status, detail, response)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![due.delivery_id, number, started_ms, now, outcome, status, detail, response],
                 )
             };
             let audit = |action: &str, detail: &str| {
@@ -952,8 +948,9 @@ impl Store {
     /// What the ERP answered to each attempt of a delivery: (attempt, body).
     pub async fn responses(&self, delivery_id: i64) -> Result<Vec<(i64, String)>> {
         self.read(move |db| {
-            let mut statement =
-                db.prepare("SELECT number, body FROM responses WHERE delivery_id = ?1 ORDER BY number")?;
+            let mut statement = db.prepare(
+                "SELECT number, response FROM attempts WHERE delivery_id = ?1 AND response IS NOT NULL ORDER BY number",
+            )?;
             let rows = statement.query_map(params![delivery_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         })
@@ -1089,8 +1086,9 @@ impl Store {
                 row.get(0)
             })?;
             let view = event_view(db, &tenant, &event_id)?;
-            let mut statement =
-                db.prepare("SELECT number, body FROM responses WHERE delivery_id = ?1 ORDER BY number")?;
+            let mut statement = db.prepare(
+                "SELECT number, response FROM attempts WHERE delivery_id = ?1 AND response IS NOT NULL ORDER BY number",
+            )?;
             let responses: Vec<serde_json::Value> = statement
                 .query_map(params![delivery_id], |row| {
                     Ok(serde_json::json!({"attempt": row.get::<_, i64>(0)?, "answer": row.get::<_, String>(1)?}))
