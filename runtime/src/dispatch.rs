@@ -51,6 +51,9 @@ struct EndpointState {
     in_flight: std::sync::atomic::AtomicUsize,
     /// Woken when a request finishes.
     released: Notify,
+    /// Idle PostgreSQL connections of a staging endpoint, with the
+    /// connection string each was opened with (a reload may change it).
+    pg_idle: Mutex<Vec<(String, tokio_postgres::Client)>>,
 }
 
 struct Bucket {
@@ -210,6 +213,7 @@ impl Dispatcher {
                         .then(|| Mutex::new(Aimd::new(endpoint.max_concurrency))),
                     in_flight: std::sync::atomic::AtomicUsize::new(0),
                     released: Notify::new(),
+                    pg_idle: Mutex::new(Vec::new()),
                 })
             })
             .clone()
@@ -729,7 +733,7 @@ impl Dispatcher {
         let sent_at = std::time::Instant::now();
         let (outcome, response) = match endpoint.kind {
             EndpointKind::HttpJson | EndpointKind::Soap => self.send(endpoint, &state, route, due, payload).await,
-            EndpointKind::SqlStaging => (sql_insert(endpoint, route, tables, due).await, None),
+            EndpointKind::SqlStaging => (sql_insert(endpoint, &state, route, tables, due).await, None),
             EndpointKind::FileDrop => {
                 let (endpoint, due, route_hash) = (endpoint.clone(), due.clone(), route.mapping_hash.clone());
                 let outcome = tokio::task::spawn_blocking(move || drop_file(&endpoint, &due, &payload, route_hash))
@@ -1253,7 +1257,7 @@ impl Dispatcher {
 /// (`ON CONFLICT DO NOTHING`). Rows go in as JSON through
 /// `json_populate_record`, so PostgreSQL converts each value to its
 /// column's type; the columns are the row record's CSV column names.
-async fn sql_insert(endpoint: &Endpoint, route: &Route, tables: &Tables, due: &Due) -> Outcome {
+async fn sql_insert(endpoint: &Endpoint, state: &EndpointState, route: &Route, tables: &Tables, due: &Due) -> Outcome {
     use mapwright_compiler::interp::value::Value;
     use mapwright_compiler::wire::shape::Shape;
     let dead = |reason: String| Outcome::Dead {
@@ -1338,11 +1342,23 @@ async fn sql_insert(endpoint: &Endpoint, route: &Route, tables: &Tables, due: &D
         Ok(conninfo) => conninfo,
         Err(reason) => return retry_later(endpoint, due, None, reason, None),
     };
+    // A pooled connection (at most `max_concurrency` are in use, as many
+    // kept idle), or a new one.
+    let pooled = state.pg_idle.lock().ok().and_then(|mut idle| {
+        idle.retain(|(info, client)| *info == conninfo && !client.is_closed());
+        idle.pop().map(|(_, client)| client)
+    });
     let attempt = async {
-        let (mut client, driver) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await?;
-        tokio::spawn(async move {
-            let _ = driver.await;
-        });
+        let mut client = match pooled {
+            Some(client) => client,
+            None => {
+                let (client, driver) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await?;
+                tokio::spawn(async move {
+                    let _ = driver.await;
+                });
+                client
+            }
+        };
         let transaction = client.transaction().await?;
         let mut inserted = 0u64;
         for row in &json_rows {
@@ -1350,15 +1366,22 @@ async fn sql_insert(endpoint: &Endpoint, route: &Route, tables: &Tables, due: &D
         }
         transaction.commit().await?;
         crate::crash::point("sql_committed");
-        Ok::<u64, tokio_postgres::Error>(inserted)
+        Ok::<(u64, tokio_postgres::Client), tokio_postgres::Error>((inserted, client))
     };
     match tokio::time::timeout(Duration::from_millis(endpoint.timeout_ms), attempt).await {
-        Ok(Ok(inserted)) => Outcome::Delivered {
-            http_status: None,
-            erp_document: Some(format!("{inserted} of {} rows inserted", json_rows.len())),
-            mapping_hash: route.mapping_hash.clone(),
-            references: Vec::new(),
-        },
+        Ok(Ok((inserted, client))) => {
+            if let Ok(mut idle) = state.pg_idle.lock()
+                && idle.len() < endpoint.max_concurrency as usize
+            {
+                idle.push((conninfo.clone(), client));
+            }
+            Outcome::Delivered {
+                http_status: None,
+                erp_document: Some(format!("{inserted} of {} rows inserted", json_rows.len())),
+                mapping_hash: route.mapping_hash.clone(),
+                references: Vec::new(),
+            }
+        }
         Ok(Err(error)) => {
             // Integrity and schema errors (classes 23 and 42) will not go
             // away by trying again.

@@ -32,6 +32,8 @@ fn the_demo_runs_and_checks_its_outcomes() {
         "the ERP refused it (200): INVALID_KEY_OR_REF: Invalid entity reference key 4711.",
         "simulated NetSuite: 17 requests, 12 purchase orders, 0 upserts of a known externalId, 0 authentication failures",
         "acme_sap: 12 entries, e.g. purchase_order_number[\"PR-2026-0001\"]",
+        "simulated SAP: 14 writes, 12 purchase orders;",
+        "answers lost to the timeout were found by look-up and not posted again",
         "mapwright_deliveries{tenant=\"globex_netsuite\",endpoint=\"netsuite\",status=\"delivered\"} 12",
     ] {
         assert!(stdout.contains(expected), "missing `{expected}` in:\n{stdout}");

@@ -1,6 +1,6 @@
 //! The SQL staging-table endpoint against the real PostgreSQL server
 //! (127.0.0.1:5432, database `test`): rows of the legacy CSV mapping are
-//! inserted in one transaction per event, converted to the columns' types,
+//! inserted in one transaction per event over a pooled connection, converted to the columns' types,
 //! and a redelivery after a crash inserts nothing twice. Without a
 //! reachable server the test says so loudly and passes, unless
 //! `MAPWRIGHT_REQUIRE_SERVICES=1` (set by `.ci/run`), when it fails.
@@ -67,7 +67,13 @@ async fn staging_rows_are_inserted_once_even_after_a_crash() {
     let dir = std::env::temp_dir().join(format!("mapwright-sql-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("tenants")).unwrap();
-    std::fs::write(dir.join("tenants/initech.pg"), CONNINFO).unwrap();
+    // Named, so the pooled connection can be found in pg_stat_activity.
+    let application = format!("mapwright_sql_test_{}", std::process::id());
+    std::fs::write(
+        dir.join("tenants/initech.pg"),
+        format!("{CONNINFO} application_name={application}"),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("tenants/initech.toml"),
         format!(
@@ -83,6 +89,7 @@ tables_file = "{tables}"
 kind = "sql_staging"
 connection = "file:initech.pg"
 table = "{table}"
+max_concurrency = 1
 "#,
             hash = token_hash("initech-token"),
             map = examples().join("requisition_to_csv/requisition_to_csv.map").display(),
@@ -144,6 +151,17 @@ table = "{table}"
     assert_eq!(row.get::<_, String>(1), "2025-04-01");
     assert_eq!(row.get::<_, String>(2), "989.70");
     assert_eq!(row.get::<_, String>(3), "2025-04-15");
+    // One connection served both events and stays open for the next.
+    let connections = || async {
+        pg.query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            &[&application],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+    };
+    assert_eq!(connections().await, 1, "the staging connection is pooled");
 
     // A crash after the insert but before the outcome was recorded: the
     // deliveries are in flight when the process starts again.
@@ -155,5 +173,6 @@ table = "{table}"
     drain().await;
     let count = pg.query_one(&count_sql, &[]).await.unwrap().get::<_, i64>(0);
     assert_eq!(count, 3, "a redelivery inserted rows twice");
+    assert_eq!(connections().await, 1, "the redelivery reused the pooled connection");
     pg.batch_execute(&format!("DROP TABLE {table}")).await.unwrap();
 }
