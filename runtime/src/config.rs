@@ -92,6 +92,14 @@ pub enum Auth {
         /// The API secret.
         secret: Secret,
     },
+    /// WS-Security UsernameToken (password as text, nonce, creation time)
+    /// in each SOAP request's header (SOAP endpoints only).
+    WsSecurity {
+        /// The user.
+        user: String,
+        /// The password.
+        password: Secret,
+    },
     /// NetSuite token-based authentication: a TokenPassport in each SOAP
     /// request's header, signed with HMAC-SHA256 (SOAP endpoints only).
     NetSuiteTba {
@@ -308,6 +316,9 @@ pub struct Endpoint {
     pub soap_version: crate::soap::Version,
     /// The `SOAPAction` (`soap` endpoints), e.g. `upsert`.
     pub soap_action: Option<String>,
+    /// Fixed SOAP header entries (well-formed XML, checked at load), e.g.
+    /// NetSuite's `<preferences>`.
+    pub soap_headers: Vec<String>,
     /// NetSuite's SuiteTalk version for the TokenPassport's namespaces
     /// (`2023_2`).
     pub netsuite_version: String,
@@ -510,6 +521,8 @@ struct EndpointFile {
     sap_csrf: bool,
     soap_version: Option<String>,
     soap_action: Option<String>,
+    #[serde(default)]
+    soap_headers: Vec<String>,
     netsuite_version: Option<String>,
     idempotency: Option<IdempotencyFile>,
     batch: Option<Batch>,
@@ -550,6 +563,10 @@ enum AuthFile {
     Token {
         key: String,
         secret: String,
+    },
+    WsSecurity {
+        user: String,
+        password: String,
     },
     NetsuiteTba {
         account: String,
@@ -730,12 +747,21 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
         if kind != Some(EndpointKind::Soap)
             && (endpoint.soap_version.is_some()
                 || endpoint.soap_action.is_some()
-                || endpoint.netsuite_version.is_some())
+                || endpoint.netsuite_version.is_some()
+                || !endpoint.soap_headers.is_empty())
         {
             errors.push(error(
                 &key("soap_version"),
-                "soap_version, soap_action and netsuite_version apply to soap endpoints only".to_owned(),
+                "soap_version, soap_action, soap_headers and netsuite_version apply to soap endpoints only".to_owned(),
             ));
+        }
+        for (n, header) in endpoint.soap_headers.iter().enumerate() {
+            if let Err(why) = crate::response::parse_xml(header.as_bytes()) {
+                errors.push(error(
+                    &format!("endpoints.{name}.soap_headers[{n}]"),
+                    format!("not one well-formed XML element: {why}"),
+                ));
+            }
         }
         let soap_version = match endpoint.soap_version.as_deref() {
             None | Some("1.1") => crate::soap::Version::V11,
@@ -800,6 +826,18 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                 let api_key = secret(api_key, "auth.key", &mut errors);
                 let api_secret = secret(api_secret, "auth.secret", &mut errors);
                 api_key.zip(api_secret).map(|(key, secret)| Auth::Token { key, secret })
+            }
+            Some(AuthFile::WsSecurity { user, password }) => {
+                if kind != Some(EndpointKind::Soap) {
+                    errors.push(error(
+                        &key("auth"),
+                        "ws_security authenticates SOAP requests (kind = \"soap\")".to_owned(),
+                    ));
+                }
+                secret(password, "auth.password", &mut errors).map(|password| Auth::WsSecurity {
+                    user: user.clone(),
+                    password,
+                })
             }
             Some(AuthFile::NetsuiteTba {
                 account,
@@ -916,6 +954,7 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
                     sap_csrf: endpoint.sap_csrf,
                     soap_version,
                     soap_action: endpoint.soap_action.clone(),
+                    soap_headers: endpoint.soap_headers.clone(),
                     netsuite_version: endpoint.netsuite_version.clone().unwrap_or_else(|| "2023_2".to_owned()),
                     idempotency,
                     batch: endpoint.batch.clone(),

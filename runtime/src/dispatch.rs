@@ -977,9 +977,20 @@ impl Dispatcher {
         }
     }
 
-    /// The SOAP header entries for one request: a TokenPassport with a new
-    /// nonce and the current time for NetSuite TBA, none otherwise.
+    /// The SOAP header entries for one request: the endpoint's fixed ones,
+    /// then a TokenPassport (NetSuite TBA) or a UsernameToken (WS-Security)
+    /// with a new nonce and the current time.
     fn soap_headers(&self, endpoint: &Endpoint) -> Result<Vec<String>, String> {
+        let mut headers = endpoint.soap_headers.clone();
+        if let Auth::WsSecurity { user, password } = &endpoint.auth {
+            let created = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+            headers.push(crate::soap::username_token(
+                user,
+                &password.resolve()?,
+                uuid::Uuid::new_v4().as_bytes(),
+                &created,
+            ));
+        }
         let Auth::NetSuiteTba {
             account,
             consumer_key,
@@ -988,7 +999,7 @@ impl Dispatcher {
             token_secret,
         } = &endpoint.auth
         else {
-            return Ok(Vec::new());
+            return Ok(headers);
         };
         let passport = crate::soap::TokenPassport {
             account: account.clone(),
@@ -999,12 +1010,13 @@ impl Dispatcher {
         };
         let version = &endpoint.netsuite_version;
         let nonce = uuid::Uuid::new_v4().simple().to_string();
-        Ok(vec![passport.header(
+        headers.push(passport.header(
             &format!("urn:messages_{version}.platform.webservices.netsuite.com"),
             &format!("urn:core_{version}.platform.webservices.netsuite.com"),
             &nonce,
             now_ms() / 1000,
-        )])
+        ));
+        Ok(headers)
     }
 
     /// Looks the document up by the payload's business reference before
@@ -1154,7 +1166,7 @@ impl Dispatcher {
                 format!("token {}:{}", key.resolve()?, secret.resolve()?),
             ),
             // In the SOAP header, not the HTTP one.
-            Auth::NetSuiteTba { .. } => request,
+            Auth::NetSuiteTba { .. } | Auth::WsSecurity { .. } => request,
             Auth::OAuth2 {
                 token_url,
                 client_id,

@@ -1,7 +1,8 @@
 //! SOAP: the envelope (1.1 or 1.2) around a mapping's message, with the
 //! per-request header (NetSuite's TokenPassport: account, consumer key,
 //! token, a fresh nonce and timestamp, and the HMAC-SHA256 signature over
-//! them), and the reading of answers: the Body's message for the response
+//! them; or a WS-Security UsernameToken for legacy services) and the
+//! endpoint's fixed header entries, and the reading of answers: the Body's message for the response
 //! mapping, or a fault turned into a reason and classified as retryable
 //! or permanent.
 
@@ -88,6 +89,25 @@ impl TokenPassport {
             escape(&signature)
         )
     }
+}
+
+/// WS-Security UsernameToken (OASIS WSS 1.0) for legacy SOAP services:
+/// the user, the password as text, a fresh nonce (base64) and the creation
+/// time. Sent only to `https://` endpoints in production.
+pub fn username_token(user: &str, password: &str, nonce: &[u8], created: &str) -> String {
+    use base64::Engine;
+    const WSSE: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+    const WSU: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+    const TEXT: &str =
+        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText";
+    const BASE64: &str =
+        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary";
+    format!(
+        "<wsse:Security xmlns:wsse=\"{WSSE}\" xmlns:wsu=\"{WSU}\"><wsse:UsernameToken><wsse:Username>{}</wsse:Username><wsse:Password Type=\"{TEXT}\">{}</wsse:Password><wsse:Nonce EncodingType=\"{BASE64}\">{}</wsse:Nonce><wsu:Created>{created}</wsu:Created></wsse:UsernameToken></wsse:Security>",
+        escape(user),
+        escape(password),
+        base64::engine::general_purpose::STANDARD.encode(nonce)
+    )
 }
 
 fn escape(text: &str) -> String {
@@ -232,6 +252,23 @@ mod tests {
         assert_eq!(
             passport.signature("nonce1", 1_700_000_000),
             "SUEIglM+Jd0PEUeK4v3ku9h3y7sfyVbdAamjTRKPAHM="
+        );
+    }
+
+    #[test]
+    fn a_username_token_reads_back() {
+        let header = username_token("RFC<1>", "p&ss", b"0123456789abcdef", "2026-11-28T12:00:00Z");
+        let root = parse_xml(header.as_bytes()).unwrap_or_default();
+        let token = root.child("UsernameToken").cloned().unwrap_or_default();
+        assert_eq!(token.child("Username").map(|e| e.text.as_str()), Some("RFC<1>"));
+        assert_eq!(token.child("Password").map(|e| e.text.as_str()), Some("p&ss"));
+        assert_eq!(
+            token.child("Nonce").map(|e| e.text.as_str()),
+            Some("MDEyMzQ1Njc4OWFiY2RlZg==")
+        );
+        assert_eq!(
+            token.child("Created").map(|e| e.text.as_str()),
+            Some("2026-11-28T12:00:00Z")
         );
     }
 

@@ -322,6 +322,16 @@ kind = "http_json"
 url = "http://ns.example/api"
 soap_action = "add"
 idempotency = {{ strategy = "upsert" }}
+
+[endpoints.legacy]
+kind = "soap"
+url = "http://legacy.example/ws"
+soap_headers = ['<l:client xmlns:l="urn:l">']
+
+[endpoints.rest]
+kind = "http_json"
+url = "http://rest.example/api"
+auth = {{ kind = "ws_security", user = "u", password = "env:P" }}
 "#,
             map = map.display()
         ),
@@ -336,7 +346,9 @@ idempotency = {{ strategy = "upsert" }}
         "endpoints.sap.kind: `sftp` is not an endpoint kind this runtime delivers to (known: http_json, soap, file_drop, sql_staging)",
         "endpoints.bc.idempotency: \"odata_v9\": `flavor` is \"odata_v2\" (SAP), \"odata_v4\" (Business Central) or \"frappe\" (ERPNext)",
         "endpoints.ns.idempotency: strategy \"upsert\" is NetSuite's, over SOAP (kind = \"soap\")",
-        "endpoints.ns.soap_version: soap_version, soap_action and netsuite_version apply to soap endpoints only",
+        "endpoints.ns.soap_version: soap_version, soap_action, soap_headers and netsuite_version apply to soap endpoints only",
+        "endpoints.legacy.soap_headers[0]: not one well-formed XML element",
+        "endpoints.rest.auth: ws_security authenticates SOAP requests",
         "endpoints.sap.url: \"ftp://x\" is not an http(s) URL",
         "endpoints.sap.auth.token: credentials are given by reference",
         "endpoints.sap.posting_window: \"25:00-06:00 Mars/Olympus\" is not a posting window",

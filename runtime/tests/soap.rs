@@ -429,3 +429,145 @@ idempotency = {{ strategy = "upsert" }}
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What the legacy SOAP service received: content type and body.
+type Captured = Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+async fn legacy_service(
+    axum::extract::State(captured): axum::extract::State<Captured>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    captured
+        .lock()
+        .unwrap()
+        .push((content_type, String::from_utf8_lossy(&body).into_owned()));
+    (
+        StatusCode::OK,
+        [("content-type", "application/soap+xml; charset=utf-8")],
+        "<soap:Envelope xmlns:soap=\"http://www.w3.org/2003/05/soap-envelope\"><soap:Body><l:ack xmlns:l=\"urn:legacy\" accepted=\"true\"><l:ticket>T-0001</l:ticket></l:ack></soap:Body></soap:Envelope>",
+    )
+        .into_response()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_soap_12_service_gets_fixed_headers_and_a_username_token() {
+    let captured: Captured = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .fallback(legacy_service)
+        .with_state(captured.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = std::env::temp_dir().join(format!("mapwright-soap-{}-legacy", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    // The service's answer and a response mapping for it, in the tenant's
+    // own project.
+    std::fs::write(dir.join("Mapwright.toml"), "[project]\nname = \"legacy\"\n").unwrap();
+    std::fs::write(
+        dir.join("legacy_ack.schema"),
+        "schema legacy_ack\nformat json\n\nrecord Answer {\n  status: Int\n  body: Ack?\n  text: String?\n  body_error: String?\n}\n\nrecord Ack {\n  accepted: Bool?\n  ticket: String?\n  message: String?\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("ack.map"),
+        "use legacy_ack.Answer\nuse mapwright.delivery.{Result, Verdict}\n\nmapping ack(r: Answer) -> Result {\n  verdict = if r.body.accepted ?? false { Verdict.delivered } else if r.status >= 500 { Verdict.retry } else { Verdict.rejected }\n  document = r.body.ticket\n  reason = r.body.message ?? r.body_error\n  references = []\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("tenants/legacy.secret"), "pa<ss>&word").unwrap();
+    let tenant = examples().join("procurement/tenants/globex_netsuite");
+    std::fs::write(
+        dir.join("tenants/globex.toml"),
+        format!(
+            r#"id = "globex"
+[intake]
+token_sha256 = "{hash}"
+[[routes]]
+event = "requisition.approved"
+mapping = "{map}"
+response = "../ack.map"
+endpoint = "legacy"
+params_file = "{params}"
+tables_file = "{tables}"
+[endpoints.legacy]
+kind = "soap"
+url = "http://{address}/ws/orders"
+soap_version = "1.2"
+soap_action = "urn:legacy/submit"
+soap_headers = ['<l:client xmlns:l="urn:legacy"><l:system>MAPWRIGHT</l:system></l:client>']
+auth = {{ kind = "ws_security", user = "legacy-user", password = "file:legacy.secret" }}
+retry = {{ max_attempts = 3, initial_backoff_ms = 20, max_backoff_ms = 100 }}
+"#,
+            hash = token_hash("globex-token"),
+            map = examples()
+                .join("requisition_to_netsuite/requisition_to_netsuite.map")
+                .display(),
+            params = tenant.join("params.toml").display(),
+            tables = tenant.join("tables.toml").display(),
+        ),
+    )
+    .unwrap();
+    let config = Arc::new(RwLock::new(Arc::new(
+        load_dir(&dir.join("tenants"), None).unwrap_or_else(|e| panic!("{e:?}")),
+    )));
+    let store = Store::open(&dir.join("store.db")).unwrap();
+    let intake = Arc::new(Intake {
+        config: config.clone(),
+        store: store.clone(),
+        accepted: Arc::new(tokio::sync::Notify::new()),
+    });
+    let dispatcher = Dispatcher::new(store.clone(), config).unwrap();
+    let setup = Setup {
+        dir: dir.clone(),
+        intake,
+        dispatcher,
+        store,
+    };
+    accept(&setup, "legacy", requisition(1, "SUP-DE-001")).await;
+    drain(&setup, 10).await;
+    let counts = setup.store.counts().await.unwrap();
+    assert_eq!(count(&counts, "delivered"), 1, "{counts:?}");
+    let db = rusqlite::Connection::open(dir.join("store.db")).unwrap();
+    let document: String = db
+        .query_row("SELECT erp_document FROM deliveries", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(document, "T-0001", "the response mapping read the ticket");
+
+    let (content_type, body) = captured.lock().unwrap()[0].clone();
+    assert_eq!(
+        content_type,
+        "application/soap+xml; charset=utf-8; action=\"urn:legacy/submit\""
+    );
+    assert!(
+        body.contains("<soapenv:Envelope xmlns:soapenv=\"http://www.w3.org/2003/05/soap-envelope\">"),
+        "{body}"
+    );
+    let envelope = mapwright_runtime::response::parse_xml(body.as_bytes()).unwrap();
+    let header = envelope.child("Header").unwrap();
+    let names: Vec<&str> = header.children.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["client", "Security"], "the fixed entry, then the token");
+    let token = header.child("Security").unwrap().child("UsernameToken").unwrap();
+    assert_eq!(token.child("Username").unwrap().text, "legacy-user");
+    assert_eq!(token.child("Password").unwrap().text, "pa<ss>&word");
+    assert_eq!(
+        token.child("Nonce").unwrap().text.len(),
+        24,
+        "16 random bytes in base64"
+    );
+    assert!(token.child("Created").unwrap().text.ends_with('Z'));
+    assert_eq!(
+        envelope.child("Body").unwrap().children[0].name,
+        "upsert",
+        "the mapping's message is the Body"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
