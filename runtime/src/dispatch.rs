@@ -1583,12 +1583,44 @@ fn judge(
     let reason = judgement
         .reason
         .unwrap_or_else(|| format!("the response mapping said so ({status})"));
+    // A cross-reference must name a table the response mapping declares
+    // `external`, and fit its types; others are dropped, loudly.
+    let references: Vec<Reference> = judgement
+        .references
+        .into_iter()
+        .filter(|reference| {
+            let problem = if mapping.program.has_external_table(&reference.table) {
+                let mut entry = toml::Table::new();
+                entry.insert(reference.key.clone(), toml::Value::String(reference.value.clone()));
+                let mut table = toml::Table::new();
+                table.insert(reference.table.clone(), toml::Value::Table(entry));
+                mapping.program.tables_from_toml(&table).err().map(|p| p.join("; "))
+            } else {
+                Some(format!(
+                    "{} does not declare `table {}: … external`",
+                    mapping.file.display(),
+                    reference.table
+                ))
+            };
+            if let Some(problem) = &problem {
+                tracing::error!(
+                    tenant = %due.tenant,
+                    correlation_id = %due.correlation_id,
+                    table = %reference.table,
+                    key = %reference.key,
+                    %problem,
+                    "a cross-reference from the ERP's answer was dropped"
+                );
+            }
+            problem.is_none()
+        })
+        .collect();
     match judgement.verdict {
         Verdict::Delivered => Outcome::Delivered {
             http_status: Some(i64::from(status)),
             erp_document: judgement.document,
             mapping_hash: route.mapping_hash.clone(),
-            references: judgement.references,
+            references,
         },
         Verdict::Retry => retry_later(endpoint, due, Some(status), reason, retry_after),
         Verdict::Rejected => Outcome::Dead {

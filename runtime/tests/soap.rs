@@ -480,7 +480,21 @@ async fn a_legacy_soap_12_service_gets_fixed_headers_and_a_username_token() {
     .unwrap();
     std::fs::write(
         dir.join("ack.map"),
-        "use legacy_ack.Answer\nuse mapwright.delivery.{Result, Verdict}\n\nmapping ack(r: Answer) -> Result {\n  verdict = if r.body.accepted ?? false { Verdict.delivered } else if r.status >= 500 { Verdict.retry } else { Verdict.rejected }\n  document = r.body.ticket\n  reason = r.body.message ?? r.body_error\n  references = []\n}\n",
+        concat!(
+            "use legacy_ack.Answer\nuse mapwright.delivery.{Result, Verdict}\n\n",
+            "table last_ticket: String -> String external\n",
+            "table short_ticket: String -> String(3) external\n\n",
+            "mapping ack(r: Answer) -> Result {\n",
+            "  verdict = if r.body.accepted ?? false { Verdict.delivered } else if r.status >= 500 { Verdict.retry } else { Verdict.rejected }\n",
+            "  document = r.body.ticket\n",
+            "  reason = r.body.message ?? r.body_error\n",
+            "  references = [\n",
+            "    { table = \"last_ticket\"  key = \"legacy\"  value = r.body.ticket ?? \"-\" },\n",
+            "    { table = \"short_ticket\"  key = \"legacy\"  value = r.body.ticket ?? \"-\" },\n",
+            "    { table = \"undeclared\"  key = \"legacy\"  value = \"x\" }\n",
+            "  ]\n",
+            "}\n"
+        ),
     )
     .unwrap();
     std::fs::write(dir.join("tenants/legacy.secret"), "pa<ss>&word").unwrap();
@@ -541,6 +555,11 @@ retry = {{ max_attempts = 3, initial_backoff_ms = 20, max_backoff_ms = 100 }}
         .query_row("SELECT erp_document FROM deliveries", [], |row| row.get(0))
         .unwrap();
     assert_eq!(document, "T-0001", "the response mapping read the ticket");
+    // Only the reference to a declared table that fits it is kept.
+    assert_eq!(
+        setup.store.references("globex").await.unwrap(),
+        [("last_ticket".to_owned(), "legacy".to_owned(), "T-0001".to_owned())]
+    );
 
     let (content_type, body) = captured.lock().unwrap()[0].clone();
     assert_eq!(
