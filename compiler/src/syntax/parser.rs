@@ -12,7 +12,7 @@
 use super::ast::*;
 use super::expected;
 use super::scan::{self, Comment, CommentKind, Scanned, Token, TokenKind};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, Edit};
 use crate::source::FileId;
 use crate::span::Span;
 use pest::Parser as _;
@@ -351,6 +351,32 @@ impl<'a> Parser<'a> {
         let mut diagnostic = Diagnostic::new(Code::Syntax, self.file, Span::new(at, at + width), message);
         if let Some(expected) = expected {
             diagnostic = diagnostic.with_label(format!("expected {expected}"));
+        }
+        // Logical operators are words here; say so to whoever wrote C's.
+        let rest = self.text.get(at..).unwrap_or("");
+        let word = if rest.starts_with("&&") {
+            Some(("&&", "and"))
+        } else if rest.starts_with("||") {
+            Some(("||", "or"))
+        } else if rest.starts_with('!') && !rest.starts_with("!=") {
+            // `!(x)` becomes `not(x)`, `!x` becomes `not x`.
+            let spaced = rest[1..].starts_with(|c: char| c.is_whitespace() || c == '(');
+            Some(("!", if spaced { "not" } else { "not " }))
+        } else {
+            None
+        };
+        if let Some((symbol, replacement)) = word {
+            diagnostic = diagnostic.with_edit(
+                format!(
+                    "the logical operators are words: write `{}` for `{symbol}`",
+                    replacement.trim()
+                ),
+                Edit {
+                    file: self.file,
+                    span: Span::new(at, at + symbol.len()),
+                    replacement: replacement.to_owned(),
+                },
+            );
         }
         if self.syntax_errors == MAX_SYNTAX_ERRORS {
             diagnostic = diagnostic.with_note(format!(
