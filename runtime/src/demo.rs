@@ -471,19 +471,26 @@ async fn prepare_postgres(conninfo: &str, table: &str) -> Result<tokio_postgres:
         let _ = driver.await;
     });
     client
-        .batch_execute(&format!(
-            r#"CREATE TABLE {table} (
-              id serial PRIMARY KEY,
-              "PO_NUMBER" text NOT NULL, "PO_LINE" integer NOT NULL, "ORDER_DATE" date NOT NULL,
-              "SUPPLIER_NO" text NOT NULL, "ITEM_NO" text, "DESCRIPTION" text NOT NULL,
-              "QUANTITY" numeric(13,3) NOT NULL, "UNIT" text NOT NULL, "UNIT_PRICE" numeric(15,4) NOT NULL,
-              "LINE_AMOUNT" numeric(15,2) NOT NULL, "CURRENCY" char(3) NOT NULL, "COST_CENTER" text,
-              "GL_ACCOUNT" text, "NEEDED_BY" date, "REQUESTED_BY" text,
-              mapwright_key text NOT NULL UNIQUE)"#
-        ))
+        .batch_execute(&staging_table_sql(table))
         .await
         .map_err(|e| format!("cannot create the staging table: {e}"))?;
     Ok(client)
+}
+
+/// The staging table the legacy CSV mapping (`requisition_to_csv`) fills:
+/// its columns are the row's CSV column names, typed, plus the unique
+/// `mapwright_key` that makes a redelivery insert nothing twice.
+pub fn staging_table_sql(table: &str) -> String {
+    format!(
+        r#"CREATE TABLE {table} (
+          id serial PRIMARY KEY,
+          "PO_NUMBER" text NOT NULL, "PO_LINE" integer NOT NULL, "ORDER_DATE" date NOT NULL,
+          "SUPPLIER_NO" text NOT NULL, "ITEM_NO" text, "DESCRIPTION" text NOT NULL,
+          "QUANTITY" numeric(13,3) NOT NULL, "UNIT" text NOT NULL, "UNIT_PRICE" numeric(15,4) NOT NULL,
+          "LINE_AMOUNT" numeric(15,2) NOT NULL, "CURRENCY" char(3) NOT NULL, "COST_CENTER" text,
+          "GL_ACCOUNT" text, "NEEDED_BY" date, "REQUESTED_BY" text,
+          mapwright_key text NOT NULL UNIQUE)"#
+    )
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {

@@ -360,14 +360,17 @@ impl Dispatcher {
         let names = serde_json::json!({"batch": {"id": batch.id, "opened": opened, "count": batch.items}});
         let position = usize::try_from(batch.id).unwrap_or(0);
         let name =
-            mapwright_project::naming::file_name(&endpoint.name_template, &names, position).map_err(|e| match e {
-                mapwright_project::naming::NameError::Template(message) => format!("the file name template: {message}"),
-                mapwright_project::naming::NameError::Missing(path) => format!("the file name template needs {path}"),
-            })?;
+            mapwright_project::naming::file_name(&endpoint.name_template, &names, position).map_err(template_error)?;
         let suffix = format!("batch{}", batch.id);
-        tokio::task::spawn_blocking(move || write_atomically(&directory, &name, &bytes, &suffix).map(|()| name))
-            .await
-            .map_err(|e| format!("the file write was interrupted: {e}"))?
+        tokio::task::spawn_blocking(move || {
+            write_atomically(&directory, &name, &bytes, &suffix)
+                .map(|()| name)
+                .map_err(|error| match error {
+                    WriteError::Taken(message) | WriteError::Io(message) => message,
+                })
+        })
+        .await
+        .map_err(|e| format!("the file write was interrupted: {e}"))?
     }
 
     /// Sends the due status webhooks (each signed with its tenant's
@@ -1123,24 +1126,20 @@ impl Dispatcher {
         };
         match list.first() {
             None => Looked::Missing,
-            Some(found) => match found.get(&lookup.document) {
-                Some(serde_json::Value::String(id)) => Looked::Found {
-                    document: id.clone(),
+            Some(found) => match found.get(&lookup.document).and_then(|id| match id {
+                serde_json::Value::String(id) => Some(id.clone()),
+                serde_json::Value::Number(id) => Some(id.to_string()),
+                _ => None,
+            }) {
+                Some(id) => Looked::Found {
                     detail: format!(
                         "found by look-up ({} = {reference:?}): {id}; not posted again",
                         lookup.field
                     ),
+                    document: id,
                     entry: found.clone(),
                 },
-                Some(serde_json::Value::Number(id)) => Looked::Found {
-                    document: id.to_string(),
-                    detail: format!(
-                        "found by look-up ({} = {reference:?}): {id}; not posted again",
-                        lookup.field
-                    ),
-                    entry: found.clone(),
-                },
-                _ => failed(
+                None => failed(
                     format!("a document was found, but without `{}`", lookup.document),
                     Some(erp.status),
                 ),
@@ -1271,7 +1270,6 @@ impl Dispatcher {
 /// column's type; the columns are the row record's CSV column names.
 async fn sql_insert(endpoint: &Endpoint, state: &EndpointState, route: &Route, tables: &Tables, due: &Due) -> Outcome {
     use mapwright_compiler::interp::value::Value;
-    use mapwright_compiler::wire::shape::Shape;
     let dead = |reason: String| Outcome::Dead {
         http_status: None,
         reason,
@@ -1293,28 +1291,16 @@ async fn sql_insert(endpoint: &Endpoint, state: &EndpointState, route: &Route, t
         Ok(value) => value,
         Err(errors) => return dead(format!("the mapping failed: {}", errors.join("; "))),
     };
-    let shapes = &route.program.output;
-    let Some(root) = shapes.root() else {
-        return dead("the mapping's output has no shape".to_owned());
+    let (slot, row_shape) = match mapwright_compiler::wire::csv_out::rows_shape(&route.program.output) {
+        Ok(rows) => (rows.slot, rows.row),
+        Err(message) => return dead(format!("{message} (a staging table takes rows)")),
     };
-    let Some((slot, row_index)) = root.fields.iter().enumerate().find_map(|(i, f)| match &f.shape {
-        Shape::List(element) => match element.as_ref() {
-            Shape::Record(row) => Some((i, *row)),
-            _ => None,
-        },
-        _ => None,
-    }) else {
-        return dead(format!("{} has no list of rows for a staging table", root.name));
-    };
-    let Some(row_shape) = shapes.records.get(row_index) else {
-        return dead("unknown row shape".to_owned());
-    };
-    let rows = match &value {
+    let rows: &[Value] = match &value {
         Value::Record(slots) => match slots.get(slot) {
-            Some(Value::List(rows)) => rows.clone(),
-            _ => Vec::new(),
+            Some(Value::List(rows)) => rows,
+            _ => &[],
         },
-        _ => Vec::new(),
+        _ => &[],
     };
     let mut json_rows = Vec::with_capacity(rows.len());
     for (n, row) in rows.iter().enumerate() {
@@ -1430,31 +1416,13 @@ fn drop_file(endpoint: &Endpoint, due: &Due, payload: &[u8], mapping_hash: Strin
     let position = usize::try_from(due.delivery_id).unwrap_or(0);
     let name = match mapwright_project::naming::file_name(&endpoint.name_template, &event, position) {
         Ok(name) => name,
-        Err(mapwright_project::naming::NameError::Missing(path)) => {
+        Err(error) => {
             return Outcome::Dead {
                 http_status: None,
-                reason: format!("the file name template needs {path}, and the event has no text or number there"),
-            };
-        }
-        Err(mapwright_project::naming::NameError::Template(message)) => {
-            return Outcome::Dead {
-                http_status: None,
-                reason: format!("the file name template: {message}"),
+                reason: template_error(error),
             };
         }
     };
-    let target = directory.join(&name);
-    if let Ok(existing) = std::fs::read(&target)
-        && existing != payload
-    {
-        return Outcome::Dead {
-            http_status: None,
-            reason: format!(
-                "{} already exists with other content; not overwritten",
-                target.display()
-            ),
-        };
-    }
     match write_atomically(directory, &name, payload, &due.delivery_id.to_string()) {
         Ok(()) => Outcome::Delivered {
             http_status: None,
@@ -1462,25 +1430,47 @@ fn drop_file(endpoint: &Endpoint, due: &Due, payload: &[u8], mapping_hash: Strin
             mapping_hash,
             references: Vec::new(),
         },
-        Err(error) => retry_later(endpoint, due, None, error, None),
+        Err(WriteError::Taken(reason)) => Outcome::Dead {
+            http_status: None,
+            reason,
+        },
+        Err(WriteError::Io(error)) => retry_later(endpoint, due, None, error, None),
     }
+}
+
+/// Why a file name template gave no name.
+fn template_error(error: mapwright_project::naming::NameError) -> String {
+    match error {
+        mapwright_project::naming::NameError::Missing(path) => {
+            format!("the file name template needs {path}, and there is no text or number there")
+        }
+        mapwright_project::naming::NameError::Template(message) => format!("the file name template: {message}"),
+    }
+}
+
+/// Why a file was not written.
+enum WriteError {
+    /// Another file with other bytes has the name (never overwritten).
+    Taken(String),
+    /// The file system failed (worth trying again).
+    Io(String),
 }
 
 /// Writes `bytes` as `directory/name`, atomically: a hidden temporary file
 /// in the same folder, flushed, renamed, and the folder flushed. The same
 /// bytes there already are this write done before a crash (fine); other
 /// bytes are never overwritten (an error).
-fn write_atomically(directory: &Path, name: &str, bytes: &[u8], unique: &str) -> Result<(), String> {
+fn write_atomically(directory: &Path, name: &str, bytes: &[u8], unique: &str) -> Result<(), WriteError> {
     use std::io::Write;
     let target = directory.join(name);
     if let Ok(existing) = std::fs::read(&target) {
         return if existing == bytes {
             Ok(())
         } else {
-            Err(format!(
+            Err(WriteError::Taken(format!(
                 "{} already exists with other content; not overwritten",
                 target.display()
-            ))
+            )))
         };
     }
     let temporary = directory.join(format!(".{name}.{unique}.tmp"));
@@ -1495,7 +1485,7 @@ fn write_atomically(directory: &Path, name: &str, bytes: &[u8], unique: &str) ->
     })();
     written.map_err(|error| {
         let _ = std::fs::remove_file(&temporary);
-        format!("cannot write {}: {error}", target.display())
+        WriteError::Io(format!("cannot write {}: {error}", target.display()))
     })
 }
 

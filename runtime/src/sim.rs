@@ -116,14 +116,19 @@ impl SimErp {
 
     /// Serves on `127.0.0.1` at a free port; returns its base URL.
     pub async fn start(self: &Arc<Self>) -> std::io::Result<String> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let app = Router::new().fallback(handle).with_state(self.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(format!("http://{address}"))
+        serve(Router::new().fallback(handle).with_state(self.clone())).await
     }
+}
+
+/// Serves `app` on `127.0.0.1` at a free port, in the background; returns
+/// its base URL (`http://127.0.0.1:PORT`). For simulated ERPs.
+pub async fn serve(app: Router) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(format!("http://{address}"))
 }
 
 async fn handle(

@@ -98,13 +98,8 @@ impl SimNetSuite {
 
     /// Serves on `127.0.0.1` at a free port; returns the SOAP endpoint's URL.
     pub async fn start(self: &Arc<Self>) -> std::io::Result<String> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let app = Router::new().fallback(handle).with_state(self.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(format!("http://{address}/services/NetSuitePort_2023_2"))
+        let base = crate::sim::serve(Router::new().fallback(handle).with_state(self.clone())).await?;
+        Ok(format!("{base}/services/NetSuitePort_2023_2"))
     }
 
     /// Checks a TokenPassport: the account, the keys, the signature, the

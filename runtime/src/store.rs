@@ -444,6 +444,27 @@ pub struct Due {
     pub data: String,
 }
 
+/// The status event a webhook reports for a final outcome.
+#[derive(serde::Serialize)]
+struct StatusEvent<'a> {
+    event_id: &'a str,
+    tenant: &'a str,
+    correlation_id: &'a str,
+    endpoint: &'a str,
+    status: &'a str,
+    attempts: i64,
+    erp_document: Option<&'a str>,
+    references: &'a [crate::response::Reference],
+    error: Option<&'a str>,
+    at: String,
+}
+
+impl StatusEvent<'_> {
+    fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// A batch file to write: sealed, its items fixed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealedBatch {
@@ -661,21 +682,21 @@ impl Store {
                                 document: Option<&str>,
                                 error: Option<&str>,
                                 references: &[crate::response::Reference]| {
-                let body = serde_json::json!({
-                    "event_id": due.event_id,
-                    "tenant": due.tenant,
-                    "correlation_id": due.correlation_id,
-                    "endpoint": due.endpoint,
-                    "status": status,
-                    "attempts": due.attempts + 1,
-                    "erp_document": document,
-                    "references": references,
-                    "error": error,
-                    "at": rfc3339(now),
-                });
+                let body = StatusEvent {
+                    event_id: &due.event_id,
+                    tenant: &due.tenant,
+                    correlation_id: &due.correlation_id,
+                    endpoint: &due.endpoint,
+                    status,
+                    attempts: due.attempts + 1,
+                    erp_document: document,
+                    references,
+                    error,
+                    at: rfc3339(now),
+                };
                 db.execute(
                     "INSERT INTO webhooks (tenant, delivery_id, body, status, next_attempt_at) VALUES (?1, ?2, ?3, 'pending', ?4)",
-                    params![due.tenant, due.delivery_id, body.to_string(), now],
+                    params![due.tenant, due.delivery_id, body.json(), now],
                 )
             };
             let number = due.attempts + 1;
@@ -905,21 +926,21 @@ impl Store {
                     .query_map(params![batch.id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
                     .collect::<std::result::Result<_, _>>()?;
                 for (delivery_id, event_id, correlation_id, attempts) in rows {
-                    let body = serde_json::json!({
-                        "event_id": event_id,
-                        "tenant": batch.tenant,
-                        "correlation_id": correlation_id,
-                        "endpoint": batch.endpoint,
-                        "status": "delivered",
-                        "attempts": attempts,
-                        "erp_document": file,
-                        "references": [],
-                        "error": null,
-                        "at": rfc3339(now),
-                    });
+                    let body = StatusEvent {
+                        event_id: &event_id,
+                        tenant: &batch.tenant,
+                        correlation_id: &correlation_id,
+                        endpoint: &batch.endpoint,
+                        status: "delivered",
+                        attempts,
+                        erp_document: Some(&file),
+                        references: &[],
+                        error: None,
+                        at: rfc3339(now),
+                    };
                     db.execute(
                         "INSERT INTO webhooks (tenant, delivery_id, body, status, next_attempt_at) VALUES (?1, ?2, ?3, 'pending', ?4)",
-                        params![batch.tenant, delivery_id, body.to_string(), now],
+                        params![batch.tenant, delivery_id, body.json(), now],
                     )?;
                 }
             }

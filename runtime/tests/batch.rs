@@ -8,31 +8,15 @@
 
 mod common;
 
-use common::examples;
+use common::{Setup, examples, post_event, requisition, start};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
 use mapwright_runtime::config::{load_dir, token_hash};
-use mapwright_runtime::dispatch::Dispatcher;
-use mapwright_runtime::intake::{Intake, router};
-use mapwright_runtime::store::Store;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tower::ServiceExt;
-
-struct Setup {
-    intake: Arc<Intake>,
-    dispatcher: Arc<Dispatcher>,
-    store: Store,
-}
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mapwright-batch-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tenants")).unwrap();
-    dir
+    common::temp_dir("batch", name)
 }
 
 /// Tenant `initech` dropping batched legacy CSVs into `dir/drop`.
@@ -66,54 +50,19 @@ name_template = "PO_BATCH_{{batch.id}}.csv"
     .unwrap();
 }
 
-fn start(dir: &Path, store: Option<Store>) -> Setup {
-    let config = Arc::new(RwLock::new(Arc::new(
-        load_dir(&dir.join("tenants"), None).unwrap_or_else(|e| panic!("{e:?}")),
-    )));
-    let store = store.unwrap_or_else(|| Store::open(&dir.join("store.db")).unwrap());
-    let intake = Arc::new(Intake {
-        config: config.clone(),
-        store: store.clone(),
-        accepted: Arc::new(tokio::sync::Notify::new()),
-    });
-    let dispatcher = Dispatcher::new(store.clone(), config).unwrap();
-    Setup {
-        intake,
-        dispatcher,
-        store,
-    }
-}
-
-fn requisition(n: usize) -> Value {
-    let text = std::fs::read_to_string(examples().join("procurement/requisitions.jsonl")).unwrap();
-    let mut event: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    event["id"] = format!("req_{n}").into();
-    event["number"] = format!("PR-2026-{n:04}").into();
-    event
-}
-
 async fn accept(setup: &Setup, n: usize) {
-    let request = Request::post("/v1/events")
-        .header("authorization", "Bearer initech-token")
-        .header("idempotency-key", format!("k{n}"))
-        .body(Body::from(
-            json!({"type": "requisition.approved", "data": requisition(n)}).to_string(),
-        ))
-        .unwrap();
-    let response = router(setup.intake.clone()).oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    post_event(
+        setup,
+        "initech-token",
+        "requisition.approved",
+        &format!("k{n}"),
+        requisition(n),
+    )
+    .await;
 }
 
 async fn delivered(setup: &Setup) -> i64 {
-    setup
-        .store
-        .counts()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|c| c.2 == "delivered")
-        .map(|c| c.3)
-        .sum()
+    common::count(&setup.store.counts().await.unwrap(), "delivered")
 }
 
 /// Rounds until `count` deliveries are delivered.

@@ -16,24 +16,20 @@
 
 mod common;
 
-use common::{example_invoice, examples};
+use common::{Setup, drain, example_invoice, examples, post_event, start, temp_dir};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mapwright_runtime::config::{load_dir, token_hash};
-use mapwright_runtime::dispatch::Dispatcher;
-use mapwright_runtime::intake::{Intake, router};
-use mapwright_runtime::store::Store;
+use mapwright_runtime::config::token_hash;
+use mapwright_runtime::sim::serve;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tower::ServiceExt;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Flavor {
@@ -70,13 +66,9 @@ impl MiniErp {
     }
 
     async fn start(self: &Arc<Self>) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = Router::new().fallback(mini_erp).with_state(self.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        format!("http://{address}")
+        serve(Router::new().fallback(mini_erp).with_state(self.clone()))
+            .await
+            .unwrap()
     }
 }
 
@@ -151,65 +143,20 @@ async fn mini_erp(
     (StatusCode::CREATED, axum::Json(answer)).into_response()
 }
 
-struct Setup {
-    dir: PathBuf,
-    intake: Arc<Intake>,
-    dispatcher: Arc<Dispatcher>,
-    store: Store,
-}
-
 fn setup(name: &str, tenant_toml: &str) -> Setup {
-    let dir = std::env::temp_dir().join(format!("mapwright-lookup-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    let dir = temp_dir("lookup", name);
     std::fs::write(dir.join("tenants/key.secret"), "api-key-1").unwrap();
     std::fs::write(dir.join("tenants/secret.secret"), "api-secret-1").unwrap();
     std::fs::write(dir.join("tenants/t.toml"), tenant_toml).unwrap();
-    let config = Arc::new(RwLock::new(Arc::new(
-        load_dir(&dir.join("tenants"), None).unwrap_or_else(|e| panic!("{e:?}")),
-    )));
-    let store = Store::open(&dir.join("store.db")).unwrap();
-    let intake = Arc::new(Intake {
-        config: config.clone(),
-        store: store.clone(),
-        accepted: Arc::new(tokio::sync::Notify::new()),
-    });
-    let dispatcher = Dispatcher::new(store.clone(), config).unwrap();
-    Setup {
-        dir,
-        intake,
-        dispatcher,
-        store,
-    }
+    start(&dir, None)
 }
 
 async fn accept(setup: &Setup, kind: &str, key: &str, data: Value) {
-    let request = Request::post("/v1/events")
-        .header("authorization", "Bearer t-token")
-        .header("idempotency-key", key)
-        .body(Body::from(json!({"type": kind, "data": data}).to_string()))
-        .unwrap();
-    let response = router(setup.intake.clone()).oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-}
-
-async fn drain(setup: &Setup, seconds: u64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    while tokio::time::Instant::now() < deadline {
-        setup.dispatcher.clone().round().await;
-        let counts = setup.store.counts().await.unwrap();
-        if !counts
-            .iter()
-            .any(|(_, _, status, n)| *n > 0 && (status == "pending" || status == "in_flight"))
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    post_event(setup, "t-token", kind, key, data).await;
 }
 
 fn delivered(counts: &[(String, String, String, i64)]) -> i64 {
-    counts.iter().filter(|c| c.2 == "delivered").map(|c| c.3).sum()
+    common::count(counts, "delivered")
 }
 
 fn erpnext_tenant(url: &str, reference: &str) -> String {
@@ -399,12 +346,9 @@ async fn hostile_sap(State(calls): State<Arc<AtomicU64>>, method: Method, header
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_json_answers_are_classified_never_a_crash() {
     let calls = Arc::new(AtomicU64::new(0));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = Router::new().fallback(hostile_sap).with_state(calls.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let base = serve(Router::new().fallback(hostile_sap).with_state(calls.clone()))
+        .await
+        .unwrap();
     let tenant = examples().join("procurement/tenants/acme_sap");
     let toml = format!(
         r#"id = "t"
@@ -419,7 +363,7 @@ params_file = "{params}"
 tables_file = "{tables}"
 [endpoints.sap]
 kind = "http_json"
-url = "http://{address}/sap/A_PurchaseOrder"
+url = "{base}/sap/A_PurchaseOrder"
 sap_csrf = true
 timeout_ms = 1000
 retry = {{ max_attempts = 2, initial_backoff_ms = 10, max_backoff_ms = 20 }}

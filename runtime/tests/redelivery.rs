@@ -14,14 +14,14 @@
 
 mod common;
 
-use common::examples;
+use common::{examples, requisition};
 
 use mapwright_runtime::config::token_hash;
 use mapwright_runtime::sim::{SimErp, SimOptions};
 use mapwright_runtime::sim_netsuite::SimNetSuite;
 use mapwright_runtime::soap::TokenPassport;
 use mapwright_runtime::store::Store;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -35,14 +35,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn requisition(n: usize) -> Value {
-    let text = std::fs::read_to_string(examples().join("procurement/requisitions.jsonl")).unwrap();
-    let mut event: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    event["id"] = format!("req_{n}").into();
-    event["number"] = format!("PR-2026-{n:04}").into();
-    event
 }
 
 fn client() -> reqwest::Client {
@@ -443,14 +435,8 @@ async fn sql_staging_survives_a_crash_at_every_step() {
     for step in ["mapped", "sql_committed", "answered"] {
         let table = format!("mapwright_redelivery_{}_{step}", std::process::id());
         pg.batch_execute(&format!(
-            r#"DROP TABLE IF EXISTS {table};
-            CREATE TABLE {table} (
-              "PO_NUMBER" text NOT NULL, "PO_LINE" integer NOT NULL, "ORDER_DATE" date NOT NULL,
-              "SUPPLIER_NO" text NOT NULL, "ITEM_NO" text, "DESCRIPTION" text NOT NULL,
-              "QUANTITY" numeric(13,3) NOT NULL, "UNIT" text NOT NULL, "UNIT_PRICE" numeric(15,4) NOT NULL,
-              "LINE_AMOUNT" numeric(15,2) NOT NULL, "CURRENCY" char(3) NOT NULL, "COST_CENTER" text,
-              "GL_ACCOUNT" text, "NEEDED_BY" date, "REQUESTED_BY" text,
-              mapwright_key text NOT NULL UNIQUE)"#
+            "DROP TABLE IF EXISTS {table}; {}",
+            mapwright_runtime::demo::staging_table_sql(&table)
         ))
         .await
         .unwrap();

@@ -12,23 +12,17 @@
 
 mod common;
 
-use common::examples;
+use common::{Setup, count, drain, examples, post_event, start, temp_dir};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use mapwright_runtime::config::{load_dir, token_hash};
-use mapwright_runtime::dispatch::Dispatcher;
-use mapwright_runtime::intake::{Intake, router};
 use mapwright_runtime::sim_netsuite::{Hostile, SimNetSuite};
 use mapwright_runtime::soap::TokenPassport;
-use mapwright_runtime::store::Store;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
-use tower::ServiceExt;
 
 fn passport(secret: &str) -> TokenPassport {
     TokenPassport {
@@ -40,19 +34,10 @@ fn passport(secret: &str) -> TokenPassport {
     }
 }
 
-struct Setup {
-    dir: PathBuf,
-    intake: Arc<Intake>,
-    dispatcher: Arc<Dispatcher>,
-    store: Store,
-}
-
 /// A tenant `globex` sending requisitions to `url` over SOAP `version`,
 /// with the credentials of `passport`.
 fn setup(name: &str, url: &str, passport: &TokenPassport, version: &str, extra: &str) -> Setup {
-    let dir = std::env::temp_dir().join(format!("mapwright-soap-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    let dir = temp_dir("soap", name);
     for (file, value) in [
         ("ck", &passport.consumer_key),
         ("cs", &passport.consumer_secret),
@@ -96,62 +81,17 @@ retry = {{ max_attempts = 6, initial_backoff_ms = 20, max_backoff_ms = 100 }}
         ),
     )
     .unwrap();
-    let config = Arc::new(RwLock::new(Arc::new(
-        load_dir(&dir.join("tenants"), None).unwrap_or_else(|e| panic!("{e:?}")),
-    )));
-    let store = Store::open(&dir.join("store.db")).unwrap();
-    let intake = Arc::new(Intake {
-        config: config.clone(),
-        store: store.clone(),
-        accepted: Arc::new(tokio::sync::Notify::new()),
-    });
-    let dispatcher = Dispatcher::new(store.clone(), config).unwrap();
-    Setup {
-        dir,
-        intake,
-        dispatcher,
-        store,
-    }
+    start(&dir, None)
 }
 
 fn requisition(n: usize, supplier: &str) -> Value {
-    let text = std::fs::read_to_string(examples().join("procurement/requisitions.jsonl")).unwrap();
-    let mut event: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    event["id"] = format!("req_{n}").into();
-    event["number"] = format!("PR-2026-{n:04}").into();
+    let mut event = common::requisition(n);
     event["supplier"]["id"] = supplier.into();
     event
 }
 
 async fn accept(setup: &Setup, key: &str, data: Value) {
-    let request = Request::post("/v1/events")
-        .header("authorization", "Bearer globex-token")
-        .header("idempotency-key", key)
-        .body(Body::from(
-            json!({"type": "requisition.approved", "data": data}).to_string(),
-        ))
-        .unwrap();
-    let response = router(setup.intake.clone()).oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-}
-
-async fn drain(setup: &Setup, seconds: u64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    while tokio::time::Instant::now() < deadline {
-        setup.dispatcher.clone().round().await;
-        let counts = setup.store.counts().await.unwrap();
-        if !counts
-            .iter()
-            .any(|(_, _, status, n)| *n > 0 && (status == "pending" || status == "in_flight"))
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-fn count(counts: &[(String, String, String, i64)], status: &str) -> i64 {
-    counts.iter().filter(|c| c.2 == status).map(|c| c.3).sum()
+    post_event(setup, "globex-token", "requisition.approved", key, data).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -308,22 +248,7 @@ async fn a_refusal_inside_a_200_is_dead_lettered_with_netsuites_reason() {
 
 /// The same folder, loaded again (after its files changed).
 fn setup_again(old: &Setup) -> Setup {
-    let config = Arc::new(RwLock::new(Arc::new(
-        load_dir(&old.dir.join("tenants"), None).unwrap_or_else(|e| panic!("{e:?}")),
-    )));
-    let store = old.store.clone();
-    let intake = Arc::new(Intake {
-        config: config.clone(),
-        store: store.clone(),
-        accepted: Arc::new(tokio::sync::Notify::new()),
-    });
-    let dispatcher = Dispatcher::new(store.clone(), config).unwrap();
-    Setup {
-        dir: old.dir.clone(),
-        intake,
-        dispatcher,
-        store,
-    }
+    start(&old.dir, Some(old.store.clone()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,9 +316,7 @@ async fn hostile_answers_are_classified_and_never_make_a_second_record() {
 
 #[tokio::test]
 async fn a_soap_route_without_a_response_mapping_is_refused() {
-    let dir = std::env::temp_dir().join(format!("mapwright-soap-{}-noresponse", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    let dir = temp_dir("soap", "noresponse");
     std::fs::write(
         dir.join("tenants/globex.toml"),
         format!(
@@ -459,17 +382,14 @@ async fn legacy_service(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_legacy_soap_12_service_gets_fixed_headers_and_a_username_token() {
     let captured: Captured = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .fallback(legacy_service)
-        .with_state(captured.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let dir = std::env::temp_dir().join(format!("mapwright-soap-{}-legacy", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    let base = mapwright_runtime::sim::serve(
+        axum::Router::new()
+            .fallback(legacy_service)
+            .with_state(captured.clone()),
+    )
+    .await
+    .unwrap();
+    let dir = temp_dir("soap", "legacy");
     // The service's answer and a response mapping for it, in the tenant's
     // own project.
     std::fs::write(dir.join("Mapwright.toml"), "[project]\nname = \"legacy\"\n").unwrap();
@@ -514,7 +434,7 @@ params_file = "{params}"
 tables_file = "{tables}"
 [endpoints.legacy]
 kind = "soap"
-url = "http://{address}/ws/orders"
+url = "{base}/ws/orders"
 soap_version = "1.2"
 soap_action = "urn:legacy/submit"
 soap_headers = ['<l:client xmlns:l="urn:legacy"><l:system>MAPWRIGHT</l:system></l:client>']
@@ -530,22 +450,7 @@ retry = {{ max_attempts = 3, initial_backoff_ms = 20, max_backoff_ms = 100 }}
         ),
     )
     .unwrap();
-    let config = Arc::new(RwLock::new(Arc::new(
-        load_dir(&dir.join("tenants"), None).unwrap_or_else(|e| panic!("{e:?}")),
-    )));
-    let store = Store::open(&dir.join("store.db")).unwrap();
-    let intake = Arc::new(Intake {
-        config: config.clone(),
-        store: store.clone(),
-        accepted: Arc::new(tokio::sync::Notify::new()),
-    });
-    let dispatcher = Dispatcher::new(store.clone(), config).unwrap();
-    let setup = Setup {
-        dir: dir.clone(),
-        intake,
-        dispatcher,
-        store,
-    };
+    let setup = start(&dir, None);
     accept(&setup, "legacy", requisition(1, "SUP-DE-001")).await;
     drain(&setup, 10).await;
     let counts = setup.store.counts().await.unwrap();

@@ -26,26 +26,11 @@ pub fn encode(
 ) -> Result<(), Vec<MappingError>> {
     let settings = &shapes.format.csv;
     let fail = |message: String| vec![MappingError::output("$", message)];
-    let root = shapes
-        .records
-        .get(shapes.root)
-        .ok_or_else(|| fail("unknown root record".to_owned()))?;
-    let (list_field, rows_index) = root
-        .fields
-        .iter()
-        .enumerate()
-        .find_map(|(i, f)| match &f.shape {
-            Shape::List(element) => match element.as_ref() {
-                Shape::Record(row) => Some((i, *row)),
-                _ => None,
-            },
-            _ => None,
-        })
-        .ok_or_else(|| fail(format!("{} has no list of row records to write as CSV", root.name)))?;
-    let row_shape = shapes
-        .records
-        .get(rows_index)
-        .ok_or_else(|| fail("unknown row record".to_owned()))?;
+    let RowsShape {
+        root,
+        slot: list_field,
+        row: row_shape,
+    } = rows_shape(shapes).map_err(fail)?;
     let Value::Record(slots) = value else {
         return Err(fail(format!("expected a {} record", root.name)));
     };
@@ -56,13 +41,8 @@ pub fn encode(
     };
     let mut text = String::new();
     let mut errors = Vec::new();
-    if header && settings.header {
-        let names: Vec<String> = row_shape
-            .fields
-            .iter()
-            .map(|f| quote(&f.csv_column, settings))
-            .collect();
-        push_line(&mut text, &names, settings);
+    if header {
+        push_header(&mut text, row_shape, settings);
     }
     for (index, row) in rows.iter().enumerate() {
         let path = format!("$.{field_name}[{index}]");
@@ -88,36 +68,53 @@ pub fn encode(
     Ok(())
 }
 
+/// Where a CSV target keeps its rows: the root record, the slot of its
+/// list of rows, and the row record (whose fields are the columns).
+pub struct RowsShape<'a> {
+    /// The root record.
+    pub root: &'a RecordShape,
+    /// The root's field holding the rows.
+    pub slot: usize,
+    /// The row record.
+    pub row: &'a RecordShape,
+}
+
+/// The rows of a CSV-shaped output: its root's first list of records.
+pub fn rows_shape(shapes: &Shapes) -> Result<RowsShape<'_>, String> {
+    let root = shapes.records.get(shapes.root).ok_or("unknown root record")?;
+    let (slot, row) = root
+        .fields
+        .iter()
+        .enumerate()
+        .find_map(|(i, f)| match &f.shape {
+            Shape::List(element) => match element.as_ref() {
+                Shape::Record(row) => Some((i, *row)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .ok_or_else(|| format!("{} has no list of row records to write as CSV", root.name))?;
+    let row = shapes.records.get(row).ok_or("unknown row record")?;
+    Ok(RowsShape { root, slot, row })
+}
+
+/// The header line, when the format has one.
+fn push_header(text: &mut String, row: &RecordShape, settings: &crate::resolve::annotations::CsvSettings) {
+    if settings.header {
+        let names: Vec<String> = row.fields.iter().map(|f| quote(&f.csv_column, settings)).collect();
+        push_line(text, &names, settings);
+    }
+}
+
 /// The start of a CSV file without rows: the byte-order mark and the
 /// header line, as the format asks (for files that gather the rows of many
 /// events, such as batched drops).
 pub fn header(shapes: &Shapes) -> Result<Vec<u8>, Vec<MappingError>> {
     let settings = &shapes.format.csv;
-    let fail = |message: String| vec![MappingError::output("$", message)];
-    let root = shapes
-        .records
-        .get(shapes.root)
-        .ok_or_else(|| fail("unknown root record".to_owned()))?;
-    let (field_name, row_shape) = root
-        .fields
-        .iter()
-        .find_map(|f| match &f.shape {
-            Shape::List(element) => match element.as_ref() {
-                Shape::Record(row) => shapes.records.get(*row).map(|r| (f.name.as_str(), r)),
-                _ => None,
-            },
-            _ => None,
-        })
-        .ok_or_else(|| fail(format!("{} has no list of row records to write as CSV", root.name)))?;
+    let RowsShape { root, slot, row } = rows_shape(shapes).map_err(|m| vec![MappingError::output("$", m)])?;
+    let field_name = root.fields.get(slot).map_or("rows", |f| f.name.as_str());
     let mut text = String::new();
-    if settings.header {
-        let names: Vec<String> = row_shape
-            .fields
-            .iter()
-            .map(|f| quote(&f.csv_column, settings))
-            .collect();
-        push_line(&mut text, &names, settings);
-    }
+    push_header(&mut text, row, settings);
     if settings.windows_1252 {
         return encode_1252(&text, field_name);
     }
