@@ -180,7 +180,7 @@ fn emit<L: mapwright_compiler::resolve::ModuleLoader>(
 
 /// Collects `.map` and `.schema` files under `path`. A path named
 /// explicitly must exist and, if a file, be one of those kinds.
-fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
+pub fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
     let metadata = std::fs::metadata(path).map_err(|error| format!("{}: {error}", path.display()))?;
     if metadata.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)

@@ -1,11 +1,12 @@
-//! `mapc`, the Mapwright compiler's command line: `check`, `run`, `test`
-//! and `explain`.
+//! `mapc`, the Mapwright compiler's command line: `check`, `fmt`, `run`,
+//! `test` and `explain`.
 //!
 //! The CLI owns everything the library must not do: reading files, finding
 //! the project root, choosing colours, exit codes. Exit codes: 0 clean, 1 a
 //! file has errors, 2 the command itself was wrong (usage, missing paths).
 
 mod check;
+mod fmt;
 mod golden;
 mod prepare;
 mod run;
@@ -117,6 +118,17 @@ enum Command {
         #[arg(long)]
         bless: bool,
     },
+    /// Write `.map` and `.schema` files in the canonical layout (folders
+    /// are searched; `-` formats stdin to stdout).
+    Fmt {
+        /// Files and folders to format.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Change nothing; list the files that are not formatted and exit 1
+        /// if there are any.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the long explanation of a diagnostic code, with examples.
     Explain {
         /// The code, e.g. E0101.
@@ -193,6 +205,7 @@ fn run(cli: Cli) -> ExitCode {
             };
             golden::run(&paths, bless, cli.stdlib.as_deref(), cli.color)
         }
+        Command::Fmt { paths, check } => fmt::run(&paths, check),
         Command::Explain { code, list } => explain(code.as_deref(), list),
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod builtins;
 pub mod diagnostics;
+pub mod format;
 pub mod resolve;
 pub mod source;
 pub mod span;
@@ -22,6 +23,7 @@ pub mod types;
 /// this size; tests of extreme inputs do the same.
 pub const REQUIRED_STACK: usize = 64 * 1024 * 1024;
 pub mod helpers;
+pub mod ide;
 pub mod interp;
 pub mod mir;
 pub mod program;

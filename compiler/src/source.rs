@@ -9,7 +9,7 @@ use crate::span::{LineCol, LineIndex, Span};
 use std::ops::Range;
 
 /// Identifies one file in a [`SourceDb`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FileId(u32);
 
 impl FileId {

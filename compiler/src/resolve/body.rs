@@ -16,7 +16,8 @@
 //! A type that is unknown (`None`) follows an error already reported;
 //! nothing is reported about it again, so one mistake never cascades.
 
-use super::{Def, DefKind, ModuleLoader, Workspace};
+use super::index::{COMPLETION_MARKER, LocalInfo, Occurrence, Probe, ProbePlace, RecordBlock, Symbol};
+use super::{Def, DefKind, Location, ModuleLoader, Workspace};
 use crate::builtins::{self, ArgTy, Typing};
 use crate::diagnostics::{Code, Diagnostic, Edit};
 use crate::resolve::suggest::closest;
@@ -30,6 +31,8 @@ use std::collections::{HashMap, HashSet};
 struct Local {
     name: String,
     ty: Option<Ty>,
+    /// Where it is bound (`it` is bound by `where`, not written).
+    def: Option<Span>,
 }
 
 /// What has been assigned in the record block being checked.
@@ -90,6 +93,30 @@ pub(super) struct BodyChecker<'w, L: ModuleLoader> {
     unknown_pattern: bool,
     /// The type of every expression whose type is known.
     expr_types: HashMap<Span, Ty>,
+    /// Names resolved, for editors.
+    occurrences: Vec<Occurrence>,
+    /// Locals bound, by their name's span.
+    local_infos: HashMap<Span, LocalInfo>,
+    /// Blocks that build records.
+    record_blocks: Vec<RecordBlock>,
+    /// What was in scope at the completion marker.
+    probe: Option<Probe>,
+}
+
+/// What checking the bodies of a module found.
+pub(super) struct Finished {
+    /// Its diagnostics.
+    pub(super) diagnostics: Vec<Diagnostic>,
+    /// The type of every expression whose type is known.
+    pub(super) expr_types: HashMap<Span, Ty>,
+    /// Names resolved.
+    pub(super) occurrences: Vec<Occurrence>,
+    /// Locals bound.
+    pub(super) locals: HashMap<Span, LocalInfo>,
+    /// Blocks that build records.
+    pub(super) record_blocks: Vec<RecordBlock>,
+    /// What was in scope at the completion marker.
+    pub(super) probe: Option<Probe>,
 }
 
 /// What a name or expression stands for.
@@ -123,13 +150,64 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             diagnostics: Vec::new(),
             unknown_pattern: false,
             expr_types: HashMap::new(),
+            occurrences: Vec::new(),
+            local_infos: HashMap::new(),
+            record_blocks: Vec::new(),
+            probe: None,
         }
     }
 
-    /// The diagnostics found and the type of every expression whose type is
-    /// known, by span.
-    pub(super) fn finish(self) -> (Vec<Diagnostic>, HashMap<Span, Ty>) {
-        (self.diagnostics, self.expr_types)
+    /// What the walk found.
+    pub(super) fn finish(self) -> Finished {
+        Finished {
+            diagnostics: self.diagnostics,
+            expr_types: self.expr_types,
+            occurrences: self.occurrences,
+            locals: self.local_infos,
+            record_blocks: self.record_blocks,
+            probe: self.probe,
+        }
+    }
+
+    fn location(&self, span: Span) -> Location {
+        Location { file: self.file, span }
+    }
+
+    fn occurs(&mut self, span: Span, symbol: Symbol, definition: bool) {
+        self.occurrences.push(Occurrence {
+            span,
+            symbol,
+            definition,
+        });
+    }
+
+    /// Binds a local written at `name`.
+    fn bind(&mut self, name: &Ident, ty: Option<Ty>, binder: &'static str) {
+        let location = self.location(name.span);
+        self.occurs(name.span, Symbol::Local(location), true);
+        self.local_infos.insert(
+            name.span,
+            LocalInfo {
+                name: name.name.clone(),
+                ty: ty.clone(),
+                binder,
+            },
+        );
+        self.locals.push(Local {
+            name: name.name.clone(),
+            ty,
+            def: Some(name.span),
+        });
+    }
+
+    /// Keeps what is in scope at the completion marker.
+    fn probe(&mut self, span: Span, place: ProbePlace) {
+        let locals = self
+            .locals
+            .iter()
+            .map(|l| (l.name.clone(), l.ty.clone(), l.def.map(|d| self.location(d))))
+            .collect();
+        self.probe = Some(Probe { span, place, locals });
     }
 
     fn scope(&self) -> &HashMap<String, Def> {
@@ -289,10 +367,7 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
         };
         let mark = self.locals.len();
         for (index, param) in function.params.iter().enumerate() {
-            self.locals.push(Local {
-                name: param.name.name.clone(),
-                ty: params.get(index).cloned().flatten(),
-            });
+            self.bind(&param.name, params.get(index).cloned().flatten(), "parameter");
         }
         let site = function.name.span;
         // A mapping whose result is not a record was reported (E0118); its
@@ -342,15 +417,9 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                     } => {
                         let source_ty = self.expr(source, None);
                         let inner_mark = self.locals.len();
-                        self.locals.push(Local {
-                            name: item.name.clone(),
-                            ty: source_ty.as_ref().and_then(Ty::element).cloned(),
-                        });
+                        self.bind(item, source_ty.as_ref().and_then(Ty::element).cloned(), "for");
                         if let Some(index) = index {
-                            self.locals.push(Local {
-                                name: index.name.clone(),
-                                ty: Some(Ty::Int),
-                            });
+                            self.bind(index, Some(Ty::Int), "for");
                         }
                         if let Some(filter) = filter {
                             self.condition(filter);
@@ -398,6 +467,11 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
         let mark = self.locals.len();
         self.record_stmts(block, record_id, assigned);
         self.locals.truncate(mark);
+        self.record_blocks.push(RecordBlock {
+            span: block.span,
+            record: record_id,
+            assigned: assigned.any.keys().cloned().collect(),
+        });
         let has_errors = block.stmts.iter().any(|s| matches!(s.kind, StmtKind::Error));
         if !has_errors && !assigned.unknown_target {
             self.required_check(record_id, site, block, assigned);
@@ -478,6 +552,9 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                         );
                         assigned.merge(branches, complete, expr.span);
                     }
+                    ExprKind::Name(name) if name.name.contains(COMPLETION_MARKER) => {
+                        self.probe(name.span, ProbePlace::Target(record_id));
+                    }
                     _ => self.value_in_record_block(expr),
                 },
                 StmtKind::Error => {}
@@ -491,6 +568,11 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
         let mark = self.locals.len();
         self.record_stmts(block, record_id, assigned);
         self.locals.truncate(mark);
+        self.record_blocks.push(RecordBlock {
+            span: block.span,
+            record: record_id,
+            assigned: assigned.any.keys().cloned().collect(),
+        });
     }
 
     /// The `else` part of an `if` statement; returns whether the branches
@@ -564,10 +646,7 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             }
             None => ty,
         };
-        self.locals.push(Local {
-            name: name.name.clone(),
-            ty,
-        });
+        self.bind(name, ty, "let");
     }
 
     /// A type written in a body (`let x: Decimal(2) = …`): scalars, and
@@ -833,6 +912,18 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
     }
 
     fn target_field(&mut self, record_id: RecordId, field: &Ident, assigned: &mut Assigned) -> Option<Ty> {
+        if field.name.contains(COMPLETION_MARKER) {
+            self.probe(field.span, ProbePlace::Target(record_id));
+            assigned.unknown_target = true;
+            return None;
+        }
+        let known = {
+            let visible = |m: ModuleId| self.is_visible(m);
+            self.ws.types.field(record_id, &field.name, &visible).is_some()
+        };
+        if known {
+            self.occurs(field.span, Symbol::Field(record_id, field.name.clone()), false);
+        }
         let record = self.ws.types.record(record_id)?;
         let visible = |m: ModuleId| self.is_visible(m);
         let Some(def) = self.ws.types.field(record_id, &field.name, &visible) else {
@@ -1106,7 +1197,7 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             })),
             ExprKind::Bool(_) => Value::Typed(Some(Ty::Bool)),
             ExprKind::None => Value::Typed(Some(Ty::None)),
-            ExprKind::Name(name) => self.name(name),
+            ExprKind::Name(name) => self.name(name, expected),
             ExprKind::Field { base, name } => {
                 let base_value = self.value(base, None);
                 self.field(base_value, name)
@@ -1251,15 +1342,9 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                     None => None,
                 };
                 let mark = self.locals.len();
-                self.locals.push(Local {
-                    name: item.name.clone(),
-                    ty: element,
-                });
+                self.bind(item, element, "for");
                 if let Some(index) = index {
-                    self.locals.push(Local {
-                        name: index.name.clone(),
-                        ty: Some(Ty::Int),
-                    });
+                    self.bind(index, Some(Ty::Int), "for");
                 }
                 if let Some(filter) = filter {
                     self.condition(filter);
@@ -1357,6 +1442,7 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                 self.locals.push(Local {
                     name: "it".to_owned(),
                     ty: element,
+                    def: None,
                 });
                 self.condition(rhs);
                 self.locals.truncate(mark);
@@ -1473,9 +1559,32 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
         }
     }
 
-    fn name(&mut self, name: &Ident) -> Value {
+    fn name(&mut self, name: &Ident, expected: Option<&Ty>) -> Value {
+        if name.name.contains(COMPLETION_MARKER) {
+            self.probe(name.span, ProbePlace::Value(expected.cloned()));
+            return Value::Typed(None);
+        }
         if let Some(local) = self.locals.iter().rev().find(|l| l.name == name.name) {
-            return Value::Typed(local.ty.clone());
+            let ty = local.ty.clone();
+            if let Some(def) = local.def {
+                let location = self.location(def);
+                self.occurs(name.span, Symbol::Local(location), false);
+            }
+            return Value::Typed(ty);
+        }
+        if let Some(def) = self.scope().get(&name.name).cloned() {
+            let symbol = match def.kind {
+                DefKind::Param(_) => Some(Symbol::Param(def.location)),
+                DefKind::Table(..) => Some(Symbol::Table(def.location)),
+                DefKind::Enum(id) => Some(Symbol::Enum(id)),
+                DefKind::Record(id) => Some(Symbol::Record(id)),
+                DefKind::Mapping(..) => Some(Symbol::Mapping(def.location)),
+                DefKind::Function(..) => Some(Symbol::Function(def.location)),
+                DefKind::Unresolved => None,
+            };
+            if let Some(symbol) = symbol {
+                self.occurs(name.span, symbol, false);
+            }
         }
         match self.scope().get(&name.name).map(|d| d.kind.clone()) {
             Some(DefKind::Param(ty)) => Value::Typed(ty),
@@ -1531,11 +1640,23 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
     }
 
     fn field(&mut self, base: Value, name: &Ident) -> Value {
+        if name.name.contains(COMPLETION_MARKER) {
+            let place = match &base {
+                Value::EnumType(id) => ProbePlace::Variant(*id),
+                Value::Typed(ty) => ProbePlace::Field(ty.clone()),
+                Value::Table(..) => ProbePlace::Field(None),
+            };
+            self.probe(name.span, place);
+            return Value::Typed(None);
+        }
         match base {
             Value::EnumType(id) => {
                 let Some(def) = self.ws.types.enumeration(id) else {
                     return Value::Typed(None);
                 };
+                if def.variants.iter().any(|v| v.name == name.name) {
+                    self.occurs(name.span, Symbol::Variant(id, name.name.clone()), false);
+                }
                 if def.variants.iter().any(|v| v.name == name.name) || def.incomplete {
                     return Value::Typed(Some(Ty::Enum(id)));
                 }
@@ -1593,7 +1714,11 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                 };
                 let visible = |m: ModuleId| self.is_visible(m);
                 match self.ws.types.field(record_id, &name.name, &visible) {
-                    Some(field) => Value::Typed(field.ty.clone().map(|t| if optional { t.optional() } else { t })),
+                    Some(field) => {
+                        let ty = field.ty.clone().map(|t| if optional { t.optional() } else { t });
+                        self.occurs(name.span, Symbol::Field(record_id, name.name.clone()), false);
+                        Value::Typed(ty)
+                    }
                     None => {
                         if !record.incomplete {
                             let names = self.ws.types.field_names(record_id, &visible);
@@ -1758,6 +1883,12 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                 None
             }
             Pattern::Path(path) => {
+                if let (Some(Ty::Enum(id)), Some(last)) = (scrutinee.map(Ty::strip_optional), path.segments.last())
+                    && last.name.contains(COMPLETION_MARKER)
+                {
+                    self.probe(last.span, ProbePlace::Variant(*id));
+                    return None;
+                }
                 let Some(Ty::Enum(id)) = scrutinee.map(Ty::strip_optional) else {
                     if let Some(scrutinee) = scrutinee {
                         let shown = self.show(scrutinee);
@@ -1806,6 +1937,10 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                     .enumeration(id)
                     .is_some_and(|d| d.variants.iter().any(|v| v.name == variant.name));
                 if known {
+                    if let [enum_name, _] = path.segments.as_slice() {
+                        self.occurs(enum_name.span, Symbol::Enum(id), false);
+                    }
+                    self.occurs(variant.span, Symbol::Variant(id, variant.name.clone()), false);
                     Some(variant.name.clone())
                 } else {
                     self.unknown_variant(id, variant);
@@ -1826,6 +1961,14 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
         } else {
             None
         };
+        if function.is_some()
+            && let Some(def) = self.scope().get(&callee.name)
+        {
+            let location = def.location;
+            self.occurs(callee.span, Symbol::Function(location), false);
+        } else if let Some(builtin) = builtin {
+            self.occurs(callee.span, Symbol::Builtin(builtin.name), false);
+        }
         if function.is_none() && builtin.is_none() {
             self.unknown_function(callee);
             for arg in args {
@@ -2015,10 +2158,7 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
     fn lambda_typed(&mut self, lambda: &Lambda, params: Vec<Option<Ty>>) -> Option<Ty> {
         let mark = self.locals.len();
         for (index, param) in lambda.params.iter().enumerate() {
-            self.locals.push(Local {
-                name: param.name.clone(),
-                ty: params.get(index).cloned().flatten(),
-            });
+            self.bind(param, params.get(index).cloned().flatten(), "lambda");
         }
         let ty = self.expr(&lambda.body, None);
         self.locals.truncate(mark);

@@ -9,6 +9,7 @@
 
 pub mod annotations;
 mod body;
+pub mod index;
 pub mod suggest;
 
 use crate::diagnostics::{Code, Diagnostic};
@@ -97,7 +98,7 @@ impl FileKind {
 }
 
 /// Where a definition is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Location {
     /// The file.
     pub file: FileId,
@@ -159,6 +160,14 @@ pub struct ModuleInfo {
     /// The type of every expression of its bodies whose type is known, by
     /// the expression's span (for hovers, and for lowering).
     pub expr_types: HashMap<Span, Ty>,
+    /// Every name resolved in it, in the order the checker met them.
+    pub occurrences: Vec<index::Occurrence>,
+    /// Its local values, by the span of the name that binds them.
+    pub locals: HashMap<Span, index::LocalInfo>,
+    /// Its blocks that build records.
+    pub record_blocks: Vec<index::RecordBlock>,
+    /// What was in scope at [`index::COMPLETION_MARKER`], when it is written.
+    pub probe: Option<index::Probe>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -284,6 +293,10 @@ impl<L: ModuleLoader> Workspace<L> {
             uses: Vec::new(),
             format: FormatInfo::default(),
             expr_types: HashMap::new(),
+            occurrences: Vec::new(),
+            locals: HashMap::new(),
+            record_blocks: Vec::new(),
+            probe: None,
         });
         let ast = std::mem::take(&mut self.modules[id.0 as usize].ast);
         let mut resolver = ItemResolver {
@@ -426,6 +439,31 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
         self.diagnostics.push(diagnostic);
     }
 
+    fn occurs(&mut self, span: Span, symbol: index::Symbol, definition: bool) {
+        let occurrences = &self.info().occurrences;
+        if occurrences.last().is_some_and(|o| o.span == span && o.symbol == symbol) {
+            return;
+        }
+        self.info().occurrences.push(index::Occurrence {
+            span,
+            symbol,
+            definition,
+        });
+    }
+
+    /// The symbol a scope entry stands for, when it has one.
+    fn symbol_of(kind: &DefKind, location: Location) -> Option<index::Symbol> {
+        Some(match kind {
+            DefKind::Record(id) => index::Symbol::Record(*id),
+            DefKind::Enum(id) => index::Symbol::Enum(*id),
+            DefKind::Param(_) => index::Symbol::Param(location),
+            DefKind::Table(..) => index::Symbol::Table(location),
+            DefKind::Mapping(..) => index::Symbol::Mapping(location),
+            DefKind::Function(..) => index::Symbol::Function(location),
+            DefKind::Unresolved => return None,
+        })
+    }
+
     fn run(&mut self, ast: &ast::Module, path: Option<&str>) {
         self.check_item_kinds(ast, path);
         for item in &ast.items {
@@ -440,9 +478,14 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
             let visible = self.ws.reachable(self.module);
             let mut checker = body::BodyChecker::new(self.ws, self.module, self.file, &visible);
             checker.check_module(ast);
-            let (found, types) = checker.finish();
-            self.diagnostics.extend(found);
-            self.info().expr_types = types;
+            let finished = checker.finish();
+            self.diagnostics.extend(finished.diagnostics);
+            let info = self.info();
+            info.expr_types = finished.expr_types;
+            info.occurrences.extend(finished.occurrences);
+            info.locals = finished.locals;
+            info.record_blocks = finished.record_blocks;
+            info.probe = finished.probe;
         }
     }
 
@@ -588,6 +631,10 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
             );
             return;
         }
+        if let Some(symbol) = Self::symbol_of(&kind, location) {
+            let definition = location == introduced;
+            self.occurs(name.span, symbol, definition);
+        }
         self.info().scope.insert(
             name.name.clone(),
             Def {
@@ -607,6 +654,9 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
         let mut found = Vec::new();
         let loaded = self.ws.load_module(&path, from, &mut found);
         self.diagnostics.extend(found);
+        if loaded.is_some() {
+            self.occurs(use_decl.module.span, index::Symbol::Module(path.clone()), false);
+        }
         let Some(target) = loaded else {
             for name in &use_decl.names {
                 let location = Location {
@@ -628,6 +678,11 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                 .cloned();
             match def {
                 Some(def) if matches!(def.kind, DefKind::Record(_) | DefKind::Enum(_)) => {
+                    if name.alias.is_some()
+                        && let Some(symbol) = Self::symbol_of(&def.kind, def.location)
+                    {
+                        self.occurs(name.name.span, symbol, false);
+                    }
                     self.define(name.local(), def.kind, def.location);
                 }
                 Some(Def {
@@ -724,6 +779,12 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                             );
                             continue;
                         }
+                        let enum_id = crate::types::EnumId(self.ws.types.enums.len() as u32);
+                        self.occurs(
+                            variant.name.span,
+                            index::Symbol::Variant(enum_id, variant.name.name.clone()),
+                            true,
+                        );
                         variants.push(VariantDef {
                             name: variant.name.name.clone(),
                             doc: variant.doc.clone(),
@@ -775,7 +836,7 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                     let mut found = Vec::new();
                     annotations::check_annotations(self.file, &record.annotations, &format, &mut found);
                     self.diagnostics.extend(found);
-                    let fields = self.resolve_fields(&record.fields, &[], &format, None);
+                    let fields = self.resolve_fields(id, &record.fields, &[], &format, None);
                     if let Some(def) = self.ws.types.records.get_mut(id.0 as usize) {
                         def.add_fields(fields);
                     }
@@ -788,6 +849,7 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
 
     fn resolve_fields(
         &mut self,
+        record: RecordId,
         fields: &[ast::FieldDecl],
         existing: &[FieldDef],
         format: &FormatInfo,
@@ -811,6 +873,11 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
                 continue;
             }
             seen.insert(field.name.name.clone(), (self.file, field.name.span));
+            self.occurs(
+                field.name.span,
+                index::Symbol::Field(record, field.name.name.clone()),
+                true,
+            );
             let ty = self.resolve_type(&field.ty);
             let mut found = Vec::new();
             annotations::check_annotations(self.file, &field.annotations, format, &mut found);
@@ -851,7 +918,7 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
             .and_then(|m| self.ws.module(m))
             .map(|m| m.format.clone())
             .unwrap_or_default();
-        let added = self.resolve_fields(&extend.fields, &existing, &format, Some(self.module));
+        let added = self.resolve_fields(id, &extend.fields, &existing, &format, Some(self.module));
         if let Some(def) = self.ws.types.records.get_mut(id.0 as usize) {
             def.add_fields(added);
         }
@@ -1053,11 +1120,19 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
             if !self.info().uses.contains(&module) {
                 self.info().uses.push(module);
             }
+            self.occurs(module_span, index::Symbol::Module(module_path.clone()), false);
             self.ws
                 .module(module)
                 .and_then(|m| m.scope.get(&item.name))
                 .map(|d| d.kind.clone())
         };
+        if let Some(last) = path.segments.last() {
+            match found {
+                Some(DefKind::Record(id)) => self.occurs(last.span, index::Symbol::Record(id), false),
+                Some(DefKind::Enum(id)) => self.occurs(last.span, index::Symbol::Enum(id), false),
+                _ => {}
+            }
+        }
         match found {
             Some(DefKind::Record(id)) if args.is_empty() => Some(Ty::Record(id)),
             Some(DefKind::Enum(id)) if args.is_empty() => Some(Ty::Enum(id)),
