@@ -65,7 +65,6 @@ enum PieceKind {
 const BINARY: &[&str] = &[
     "??", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "=", "=>", "->", "|",
 ];
-const WORD_OPERATORS: &[&str] = &["and", "or", "where", "in", "as"];
 
 /// Formats `text`. Returns the text in the canonical layout, or why not.
 pub fn format(text: &str) -> Result<String, FormatError> {
@@ -100,8 +99,12 @@ pub fn format(text: &str) -> Result<String, FormatError> {
         .collect();
     pieces.sort_by_key(|p| p.span.start);
     let item_starts: Vec<u32> = scanned.items.iter().map(|i| i.span.start).collect();
-    let annotation_args = annotation_args(text, &pieces);
-    let tight = tight_braces(text, &pieces);
+    let code: Vec<&Piece> = pieces
+        .iter()
+        .filter(|p| !matches!(p.kind, PieceKind::Comment(_)))
+        .collect();
+    let annotation_args = annotation_args(text, &code);
+    let tight = tight_braces(text, &code);
     let output = layout(text, &pieces, &item_starts, &annotation_args, &tight);
     verify(text, &output)?;
     Ok(output)
@@ -114,7 +117,7 @@ struct Line {
     blank_before: usize,
 }
 
-fn split_lines(text: &str, pieces: &[Piece]) -> Vec<Line> {
+fn split_lines(pieces: &[Piece]) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut current: Vec<Piece> = Vec::new();
     let mut newlines = 0usize;
@@ -131,9 +134,8 @@ fn split_lines(text: &str, pieces: &[Piece]) -> Vec<Line> {
             }
             continue;
         }
-        current.push(*piece);
         // A block comment may hold line ends: they do not start a new line.
-        let _ = text;
+        current.push(*piece);
     }
     if !current.is_empty() {
         lines.push(Line {
@@ -149,13 +151,9 @@ fn split_lines(text: &str, pieces: &[Piece]) -> Vec<Line> {
 
 /// The spans of annotation arguments (`@xml(…)`), where `prefix:name`
 /// stays as written.
-fn annotation_args(text: &str, pieces: &[Piece]) -> Vec<Span> {
+fn annotation_args(text: &str, code: &[&Piece]) -> Vec<Span> {
     let slice = |span: Span| text.get(span.range()).unwrap_or("");
     let mut out = Vec::new();
-    let code: Vec<&Piece> = pieces
-        .iter()
-        .filter(|p| !matches!(p.kind, PieceKind::Comment(_)))
-        .collect();
     for (index, piece) in code.iter().enumerate() {
         if slice(piece.span) != "@" {
             continue;
@@ -183,13 +181,9 @@ fn annotation_args(text: &str, pieces: &[Piece]) -> Vec<Span> {
 
 /// The start offsets of the `{` and `}` of `use a.b.{X, Y}` groups, which
 /// take no inner spaces.
-fn tight_braces(text: &str, pieces: &[Piece]) -> Vec<u32> {
+fn tight_braces(text: &str, code: &[&Piece]) -> Vec<u32> {
     let slice = |span: Span| text.get(span.range()).unwrap_or("");
     let mut out = Vec::new();
-    let code: Vec<&Piece> = pieces
-        .iter()
-        .filter(|p| !matches!(p.kind, PieceKind::Comment(_)))
-        .collect();
     for (index, piece) in code.iter().enumerate() {
         if slice(piece.span) != "{" || index == 0 || slice(code[index - 1].span) != "." {
             continue;
@@ -204,7 +198,7 @@ fn tight_braces(text: &str, pieces: &[Piece]) -> Vec<u32> {
 
 fn layout(text: &str, pieces: &[Piece], item_starts: &[u32], annotation_args: &[Span], tight: &[u32]) -> String {
     let slice = |span: Span| text.get(span.range()).unwrap_or("");
-    let lines = split_lines(text, pieces);
+    let lines = split_lines(pieces);
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     // Open bracket groups: how many brackets each line left open.
     let mut groups: Vec<usize> = Vec::new();
@@ -251,8 +245,7 @@ fn layout(text: &str, pieces: &[Piece], item_starts: &[u32], annotation_args: &[
             && (BINARY.contains(&first_text) && first_text != "=" && first_text != "|" || first_text == ".");
         let starts_with_word_operator =
             first.kind == PieceKind::Token(TokenKind::Word) && matches!(first_text, "and" | "or" | "where");
-        let continuation =
-            depth_zero_continuation(previous_continues, starts_with_operator || starts_with_word_operator);
+        let continuation = previous_continues || starts_with_operator || starts_with_word_operator;
         let mut level = level_groups.len() + usize::from(continuation);
         // Blank lines.
         let mut blank = line.blank_before.min(1);
@@ -355,10 +348,6 @@ fn layout(text: &str, pieces: &[Piece], item_starts: &[u32], annotation_args: &[
     out
 }
 
-fn depth_zero_continuation(previous_continues: bool, starts_with_operator: bool) -> bool {
-    previous_continues || starts_with_operator
-}
-
 /// Closes `count` brackets from the innermost groups.
 fn close_brackets(groups: &mut Vec<usize>, mut count: usize) {
     while count > 0 {
@@ -410,13 +399,6 @@ fn starts_statement(text: &str, previous: Piece, next: Piece, after: Option<Piec
         && after.is_some_and(|a| matches!(slice(a.span), "=" | "{"))
 }
 
-fn is_word_like(piece: Piece) -> bool {
-    matches!(
-        piece.kind,
-        PieceKind::Token(TokenKind::Word | TokenKind::Str | TokenKind::Number)
-    )
-}
-
 /// Whether one space goes between two pieces on one line.
 fn space_between(
     text: &str,
@@ -455,15 +437,8 @@ fn space_between(
             }
         }
         (PieceKind::Token(TokenKind::Punct), _) if a == "-" && is_unary(text, before_previous) => false,
-        (PieceKind::Token(TokenKind::Punct), _) if a == "?" => true,
-        _ => {
-            if is_word_like(previous) || is_word_like(next) {
-                return true;
-            }
-            // Between operators and brackets: spaced (`) ??`, `} else`).
-            let _ = WORD_OPERATORS;
-            true
-        }
+        // Everything else is spaced: words, operators, `) ??`, `} else`.
+        _ => true,
     }
 }
 

@@ -13,7 +13,7 @@ use mapwright_compiler::source::Origin;
 use mapwright_compiler::types::ModuleId;
 use mapwright_project::{FsLoader, find_root, module_path_of};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,8 +54,9 @@ impl ModuleLoader for OverlayLoader {
 pub struct Source {
     /// Its path on disk (where it is, or would be, saved).
     pub path: PathBuf,
-    /// Its text.
-    pub text: String,
+    /// Its text (shared: every request's snapshot holds every open
+    /// document's text).
+    pub text: Arc<String>,
 }
 
 /// The result of checking one document.
@@ -87,7 +88,7 @@ pub fn analyze(document: &Source, others: &[Source]) -> Analysis {
             if other.path != document.path
                 && let Some(module) = module_path_of(&other.path, root)
             {
-                open.insert(module, (other.path.display().to_string(), other.text.clone()));
+                open.insert(module, (other.path.display().to_string(), other.text.as_ref().clone()));
             }
         }
     }
@@ -161,8 +162,3 @@ pub async fn guarded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stati
 /// A shared analysis: a workspace's loader reads the disk lazily and is not
 /// `Sync`, so requests take turns on it.
 pub type Shared = Arc<std::sync::Mutex<Analysis>>;
-
-/// Whether `path` names a file the server analyses.
-pub fn is_mapwright(path: &Path) -> bool {
-    path.extension().is_some_and(|ext| ext == "map" || ext == "schema")
-}

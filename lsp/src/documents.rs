@@ -49,7 +49,7 @@ impl Snapshot {
     pub fn source(&self) -> Source {
         Source {
             path: self.path.clone(),
-            text: self.text.as_ref().clone(),
+            text: self.text.clone(),
         }
     }
 }
@@ -235,7 +235,7 @@ fn snapshot(documents: &HashMap<Uri, Document>, uri: &Uri) -> Option<Snapshot> {
         .filter(|(other, _)| *other != uri)
         .map(|(_, d)| Source {
             path: d.path.clone(),
-            text: d.text.as_ref().clone(),
+            text: d.text.clone(),
         })
         .collect();
     Some(Snapshot {
@@ -270,7 +270,7 @@ fn schedule(documents: &HashMap<Uri, Document>, uri: &Uri, own: &mpsc::Unbounded
             return;
         }
         match answer.await {
-            Ok(Some(now)) if now.version == snapshot.version && now.text == snapshot.text => {}
+            Ok(Some(now)) if now.version == snapshot.version && Arc::ptr_eq(&now.text, &snapshot.text) => {}
             _ => return,
         }
         let source = snapshot.source();

@@ -85,6 +85,18 @@ impl Backend {
         self.client.log_message(MessageType::ERROR, error.to_string()).await;
     }
 
+    /// Runs `work` off the protocol task ([`analysis::guarded`]); a panic or
+    /// a timeout is logged and answered with an error.
+    async fn guard<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        match analysis::guarded(work).await {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                self.log_failure(&error).await;
+                Err(internal(&error.to_string()))
+            }
+        }
+    }
+
     /// Runs `feature` over the document's analysis off the protocol task.
     async fn with_analysis<T: Send + 'static>(
         &self,
@@ -94,18 +106,11 @@ impl Backend {
         let snapshot = self.snapshot(uri).await?;
         let shared = self.analysis(&snapshot).await?;
         let cache = self.cache.clone();
-        let result = analysis::guarded(move || {
+        self.guard(move || {
             let analysis = shared.lock().unwrap_or_else(|e| e.into_inner());
             feature(&snapshot, &analysis, &cache)
         })
-        .await;
-        match result {
-            Ok(value) => Ok(value),
-            Err(error) => {
-                self.log_failure(&error).await;
-                Err(internal(&error.to_string()))
-            }
-        }
+        .await
     }
 }
 
@@ -314,26 +319,27 @@ impl LanguageServer for Backend {
             };
             let cache = self.cache.clone();
             let query = params.query.clone();
-            let result = analysis::guarded(move || {
-                let analysis = shared.lock().unwrap_or_else(|e| e.into_inner());
-                symbols::workspace_symbols(&analysis.workspace, &query, 200)
-                    .into_iter()
-                    .filter_map(|s| {
-                        Some(WorkspaceSymbol {
-                            name: s.name,
-                            kind: symbol_kind(s.kind),
-                            tags: None,
-                            container_name: Some(s.container),
-                            location: OneOf::Left(convert::location(&analysis.workspace, &cache, s.location)?),
-                            data: None,
+            // A document whose symbols fail is logged and left out.
+            let result = self
+                .guard(move || {
+                    let analysis = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    symbols::workspace_symbols(&analysis.workspace, &query, 200)
+                        .into_iter()
+                        .filter_map(|s| {
+                            Some(WorkspaceSymbol {
+                                name: s.name,
+                                kind: symbol_kind(s.kind),
+                                tags: None,
+                                container_name: Some(s.container),
+                                location: OneOf::Left(convert::location(&analysis.workspace, &cache, s.location)?),
+                                data: None,
+                            })
                         })
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .await;
-            match result {
-                Ok(symbols) => found.extend(symbols),
-                Err(error) => self.log_failure(&error).await,
+                        .collect::<Vec<_>>()
+                })
+                .await;
+            if let Ok(symbols) = result {
+                found.extend(symbols);
             }
         }
         found.sort_by(|a, b| (a.name.len(), &a.name).cmp(&(b.name.len(), &b.name)));
@@ -359,22 +365,17 @@ impl LanguageServer for Backend {
         let snapshot = self.snapshot(&at.text_document.uri).await?;
         let cursor = offset(&snapshot, at.position);
         let mut source = snapshot.source();
-        source.text = completion::with_marker(&source.text, cursor);
+        source.text = Arc::new(completion::with_marker(&source.text, cursor));
         let others = snapshot.others.clone();
-        let result = analysis::guarded(move || {
-            let analysis = analysis::analyze(&source, &others);
-            let view = analysis.view()?;
-            let items = completion::complete(&view, cursor);
-            Some(items.into_iter().map(completion_item).collect::<Vec<_>>())
-        })
-        .await;
-        match result {
-            Ok(items) => Ok(items.map(CompletionResponse::Array)),
-            Err(error) => {
-                self.log_failure(&error).await;
-                Err(internal(&error.to_string()))
-            }
-        }
+        let items = self
+            .guard(move || {
+                let analysis = analysis::analyze(&source, &others);
+                let view = analysis.view()?;
+                let items = completion::complete(&view, cursor);
+                Some(items.into_iter().map(completion_item).collect::<Vec<_>>())
+            })
+            .await?;
+        Ok(items.map(CompletionResponse::Array))
     }
 
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
@@ -450,18 +451,13 @@ impl LanguageServer for Backend {
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         let snapshot = self.snapshot(&params.text_document.uri).await?;
         let text = snapshot.text.clone();
-        let result = analysis::guarded(move || mapwright_compiler::format::format(&text)).await;
-        match result {
-            Ok(Ok(formatted)) if formatted == *snapshot.text => Ok(Some(Vec::new())),
-            Ok(Ok(formatted)) => Ok(Some(vec![TextEdit {
+        match self.guard(move || mapwright_compiler::format::format(&text)).await? {
+            Ok(formatted) if formatted == *snapshot.text => Ok(Some(Vec::new())),
+            Ok(formatted) => Ok(Some(vec![TextEdit {
                 range: range(&snapshot, Span::new(0, snapshot.text.len())),
                 new_text: formatted,
             }])),
-            Ok(Err(refusal)) => Err(Error::invalid_params(refusal.to_string())),
-            Err(error) => {
-                self.log_failure(&error).await;
-                Err(internal(&error.to_string()))
-            }
+            Err(refusal) => Err(Error::invalid_params(refusal.to_string())),
         }
     }
 }

@@ -292,7 +292,7 @@ fn values<L: ModuleLoader>(
             .unwrap_or_default();
         let placeholders: Vec<String> = split_parameters(&first)
             .iter()
-            .filter(|p| !p.ends_with('?') && !p.contains("?:") && !p.ends_with(")?"))
+            .filter(|p| !p.ends_with('?'))
             .enumerate()
             .map(|(i, p)| {
                 let name = p.split(':').next().unwrap_or(p).trim_end_matches("...").trim();

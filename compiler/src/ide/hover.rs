@@ -119,37 +119,7 @@ pub fn describe<L: ModuleLoader>(view: &FileView<'_, L>, symbol: &Symbol) -> Opt
             let _ = write!(out, "\n\n{}", facts.join(" · "));
         }
         Symbol::Param(location) | Symbol::Table(location) | Symbol::Function(location) | Symbol::Mapping(location) => {
-            let name = ws.sources.get(location.file).slice(location.span).to_owned();
-            let def = view.module.scope.get(&name)?;
-            let show = |ty: &Option<Ty>| {
-                ty.as_ref()
-                    .map(|t| types.display(t).to_string())
-                    .unwrap_or_else(|| "?".to_owned())
-            };
-            let signature = match &def.kind {
-                DefKind::Param(ty) => format!("param {name}: {}", show(ty)),
-                DefKind::Table(key, value, total) => format!(
-                    "table {name}: {} -> {}{}",
-                    show(key),
-                    show(value),
-                    if *total { "" } else { "  // a lookup may find nothing" }
-                ),
-                DefKind::Mapping(params, result) | DefKind::Function(params, result) => {
-                    let keyword = if matches!(def.kind, DefKind::Mapping(..)) {
-                        "mapping"
-                    } else {
-                        "fn"
-                    };
-                    let names = parameter_names(view, *location);
-                    let shown: Vec<String> = params
-                        .iter()
-                        .enumerate()
-                        .map(|(i, ty)| format!("{}: {}", names.get(i).map(String::as_str).unwrap_or("_"), show(ty)))
-                        .collect();
-                    format!("{keyword} {name}({}) -> {}", shown.join(", "), show(result))
-                }
-                _ => return None,
-            };
+            let signature = item_signature(view, *location)?;
             out.push_str(&code(&signature));
             if let Some(doc) = item_doc(ws, *location) {
                 let _ = write!(out, "\n\n{}", doc.text);
@@ -192,6 +162,43 @@ pub fn describe<L: ModuleLoader>(view: &FileView<'_, L>, symbol: &Symbol) -> Opt
         }
     }
     Some(out)
+}
+
+/// The signature of the `param`, `table`, `fn` or `mapping` of the view's
+/// file named at `location`, as written (`fn f(a: Int) -> String`).
+pub fn item_signature<L: ModuleLoader>(view: &FileView<'_, L>, location: crate::resolve::Location) -> Option<String> {
+    let types = &view.ws.types;
+    let name = view.ws.sources.get(location.file).slice(location.span).to_owned();
+    let def = view.module.scope.get(&name)?;
+    let show = |ty: &Option<Ty>| {
+        ty.as_ref()
+            .map(|t| types.display(t).to_string())
+            .unwrap_or_else(|| "?".to_owned())
+    };
+    Some(match &def.kind {
+        DefKind::Param(ty) => format!("param {name}: {}", show(ty)),
+        DefKind::Table(key, value, total) => format!(
+            "table {name}: {} -> {}{}",
+            show(key),
+            show(value),
+            if *total { "" } else { "  // a lookup may find nothing" }
+        ),
+        DefKind::Mapping(params, result) | DefKind::Function(params, result) => {
+            let keyword = if matches!(def.kind, DefKind::Mapping(..)) {
+                "mapping"
+            } else {
+                "fn"
+            };
+            let names = parameter_names(view, location);
+            let shown: Vec<String> = params
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| format!("{}: {}", names.get(i).map(String::as_str).unwrap_or("_"), show(ty)))
+                .collect();
+            format!("{keyword} {name}({}) -> {}", shown.join(", "), show(result))
+        }
+        _ => return None,
+    })
 }
 
 /// Length, scale and precision facts of a type.

@@ -70,6 +70,10 @@ pub fn prepare_rename<L: ModuleLoader>(view: &FileView<'_, L>, offset: usize) ->
 /// replace, in this file.
 pub fn rename<L: ModuleLoader>(view: &FileView<'_, L>, offset: usize, new_name: &str) -> Result<Vec<Span>, String> {
     let span = prepare_rename(view, offset)?;
+    // `prepare_rename` found it, so there is an occurrence here.
+    let Some(occurrence) = view.occurrence_at(offset) else {
+        return Err("there is no name here to rename".to_owned());
+    };
     if KEYWORDS.contains(&new_name) {
         return Err(format!("`{new_name}` is a keyword"));
     }
@@ -78,9 +82,6 @@ pub fn rename<L: ModuleLoader>(view: &FileView<'_, L>, offset: usize, new_name: 
             "`{new_name}` is not a name: use letters, digits and `_`, not starting with a digit"
         ));
     }
-    let Some(occurrence) = view.occurrence_at(offset) else {
-        return Err("there is no name here to rename".to_owned());
-    };
     let symbol = &occurrence.symbol;
     if !matches!(symbol, Symbol::Local(_)) && view.module.scope.contains_key(new_name) {
         return Err(format!("`{new_name}` is already defined in this file"));

@@ -6,7 +6,6 @@
 
 use super::FileView;
 use crate::builtins;
-use crate::resolve::index::Symbol;
 use crate::resolve::{DefKind, ModuleLoader};
 use crate::syntax::scan::{self, TokenKind};
 
@@ -76,12 +75,8 @@ fn help_for<L: ModuleLoader>(view: &FileView<'_, L>, name: &str, argument: usize
         _ => None,
     }) {
         let location = def.location;
-        let markdown = super::hover::describe(view, &Symbol::Function(location))?;
-        let label = markdown
-            .lines()
-            .nth(1)
-            .map(|l| l.trim_start_matches("fn ").to_owned())
-            .unwrap_or_default();
+        let signature = super::hover::item_signature(view, location)?;
+        let label = signature.trim_start_matches("fn ").to_owned();
         let parameters = split_parameters(&label);
         let documentation = super::item_doc(view.ws, location).map(|d| d.text.clone());
         return Some(SignatureHelp {

@@ -65,6 +65,19 @@ pub fn semantic_tokens<L: ModuleLoader>(view: &FileView<'_, L>) -> Vec<SemanticT
     let scanned = scan::scan(view.module.file, text);
     let mut occurrences: Vec<_> = view.module.occurrences.iter().collect();
     occurrences.sort_by_key(|o| (o.span.start, o.definition));
+    // Occurrences starting in `start..end`, by binary search (a file has
+    // thousands of tokens and occurrences).
+    let starting_in = |start: u32, end: u32| {
+        let first = occurrences.partition_point(|o| o.span.start < start);
+        let last = occurrences.partition_point(|o| o.span.start < end);
+        &occurrences[first..last]
+    };
+    // Module paths span several words (`sap.s4.x`); few per file.
+    let paths: Vec<_> = occurrences
+        .iter()
+        .filter(|o| matches!(o.symbol, Symbol::Module(_)))
+        .copied()
+        .collect();
     let symbol_token = |span: Span, symbol: &Symbol, definition: bool| -> SemanticToken {
         let declaration = if definition { modifier::DECLARATION } else { 0 };
         let (name, modifiers) = match symbol {
@@ -104,7 +117,9 @@ pub fn semantic_tokens<L: ModuleLoader>(view: &FileView<'_, L>) -> Vec<SemanticT
             TokenKind::Word => {
                 let start = token.span.start as usize;
                 let after_at = start > 0 && bytes.get(start - 1) == Some(&b'@');
-                let found = occurrences.iter().find(|o| o.span == token.span);
+                let found = starting_in(token.span.start, token.span.start + 1)
+                    .iter()
+                    .find(|o| o.span == token.span);
                 if let Some(o) = found {
                     out.push(symbol_token(token.span, &o.symbol, o.definition));
                 } else if after_at {
@@ -128,7 +143,7 @@ pub fn semantic_tokens<L: ModuleLoader>(view: &FileView<'_, L>) -> Vec<SemanticT
                 } else {
                     // A dotted path's segments (`sap.s4.Invoice`) share one
                     // occurrence; a word inside one takes its kind.
-                    if let Some(o) = occurrences
+                    if let Some(o) = paths
                         .iter()
                         .find(|o| o.span.start <= token.span.start && token.span.end <= o.span.end)
                     {
@@ -145,9 +160,9 @@ pub fn semantic_tokens<L: ModuleLoader>(view: &FileView<'_, L>) -> Vec<SemanticT
                 // Names inside interpolations are highlighted as names; the
                 // rest of the literal as a string.
                 let mut at = token.span.start as usize;
-                for o in occurrences
+                for o in starting_in(token.span.start, token.span.end)
                     .iter()
-                    .filter(|o| token.span.start <= o.span.start && o.span.end <= token.span.end)
+                    .filter(|o| o.span.end <= token.span.end)
                 {
                     if (o.span.start as usize) < at {
                         continue;

@@ -917,16 +917,14 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             assigned.unknown_target = true;
             return None;
         }
-        let known = {
-            let visible = |m: ModuleId| self.is_visible(m);
-            self.ws.types.field(record_id, &field.name, &visible).is_some()
-        };
-        if known {
+        let ws = self.ws;
+        let record = ws.types.record(record_id)?;
+        let found = ws.types.field(record_id, &field.name, &|m| self.is_visible(m));
+        if found.is_some() {
             self.occurs(field.span, Symbol::Field(record_id, field.name.clone()), false);
         }
-        let record = self.ws.types.record(record_id)?;
-        let visible = |m: ModuleId| self.is_visible(m);
-        let Some(def) = self.ws.types.field(record_id, &field.name, &visible) else {
+        let Some(def) = found else {
+            let visible = |m: ModuleId| self.is_visible(m);
             assigned.unknown_target = true;
             if !record.incomplete {
                 let names = self.ws.types.field_names(record_id, &visible);
@@ -1572,21 +1570,11 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
             }
             return Value::Typed(ty);
         }
-        if let Some(def) = self.scope().get(&name.name).cloned() {
-            let symbol = match def.kind {
-                DefKind::Param(_) => Some(Symbol::Param(def.location)),
-                DefKind::Table(..) => Some(Symbol::Table(def.location)),
-                DefKind::Enum(id) => Some(Symbol::Enum(id)),
-                DefKind::Record(id) => Some(Symbol::Record(id)),
-                DefKind::Mapping(..) => Some(Symbol::Mapping(def.location)),
-                DefKind::Function(..) => Some(Symbol::Function(def.location)),
-                DefKind::Unresolved => None,
-            };
-            if let Some(symbol) = symbol {
-                self.occurs(name.span, symbol, false);
-            }
+        let def = self.scope().get(&name.name).cloned();
+        if let Some(symbol) = def.as_ref().and_then(|d| d.kind.symbol(d.location)) {
+            self.occurs(name.span, symbol, false);
         }
-        match self.scope().get(&name.name).map(|d| d.kind.clone()) {
+        match def.map(|d| d.kind) {
             Some(DefKind::Param(ty)) => Value::Typed(ty),
             Some(DefKind::Table(key, value, total)) => Value::Table(key, value, total),
             Some(DefKind::Enum(id)) => Value::EnumType(id),
@@ -1654,10 +1642,12 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                 let Some(def) = self.ws.types.enumeration(id) else {
                     return Value::Typed(None);
                 };
-                if def.variants.iter().any(|v| v.name == name.name) {
+                let known = def.variants.iter().any(|v| v.name == name.name);
+                let incomplete = def.incomplete;
+                if known {
                     self.occurs(name.span, Symbol::Variant(id, name.name.clone()), false);
                 }
-                if def.variants.iter().any(|v| v.name == name.name) || def.incomplete {
+                if known || incomplete {
                     return Value::Typed(Some(Ty::Enum(id)));
                 }
                 self.unknown_variant(id, name);

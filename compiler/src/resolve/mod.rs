@@ -127,6 +127,22 @@ pub enum DefKind {
     Unresolved,
 }
 
+impl DefKind {
+    /// The symbol of the editor index that a definition of this kind,
+    /// written at `location`, stands for (none for a failed import).
+    pub fn symbol(&self, location: Location) -> Option<index::Symbol> {
+        Some(match self {
+            DefKind::Record(id) => index::Symbol::Record(*id),
+            DefKind::Enum(id) => index::Symbol::Enum(*id),
+            DefKind::Param(_) => index::Symbol::Param(location),
+            DefKind::Table(..) => index::Symbol::Table(location),
+            DefKind::Mapping(..) => index::Symbol::Mapping(location),
+            DefKind::Function(..) => index::Symbol::Function(location),
+            DefKind::Unresolved => return None,
+        })
+    }
+}
+
 /// A name in a module's scope.
 #[derive(Clone, Debug)]
 pub struct Def {
@@ -451,19 +467,6 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
         });
     }
 
-    /// The symbol a scope entry stands for, when it has one.
-    fn symbol_of(kind: &DefKind, location: Location) -> Option<index::Symbol> {
-        Some(match kind {
-            DefKind::Record(id) => index::Symbol::Record(*id),
-            DefKind::Enum(id) => index::Symbol::Enum(*id),
-            DefKind::Param(_) => index::Symbol::Param(location),
-            DefKind::Table(..) => index::Symbol::Table(location),
-            DefKind::Mapping(..) => index::Symbol::Mapping(location),
-            DefKind::Function(..) => index::Symbol::Function(location),
-            DefKind::Unresolved => return None,
-        })
-    }
-
     fn run(&mut self, ast: &ast::Module, path: Option<&str>) {
         self.check_item_kinds(ast, path);
         for item in &ast.items {
@@ -631,7 +634,7 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
             );
             return;
         }
-        if let Some(symbol) = Self::symbol_of(&kind, location) {
+        if let Some(symbol) = kind.symbol(location) {
             let definition = location == introduced;
             self.occurs(name.span, symbol, definition);
         }
@@ -679,7 +682,7 @@ impl<L: ModuleLoader> ItemResolver<'_, L> {
             match def {
                 Some(def) if matches!(def.kind, DefKind::Record(_) | DefKind::Enum(_)) => {
                     if name.alias.is_some()
-                        && let Some(symbol) = Self::symbol_of(&def.kind, def.location)
+                        && let Some(symbol) = def.kind.symbol(def.location)
                     {
                         self.occurs(name.name.span, symbol, false);
                     }
