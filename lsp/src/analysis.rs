@@ -133,6 +133,14 @@ impl std::fmt::Display for RunError {
 /// a run past [`TIME_LIMIT`] is an error, never a dead server. A run that
 /// times out is left to finish on its own thread; its result is dropped.
 pub async fn guarded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, RunError> {
+    guarded_within(TIME_LIMIT, work).await
+}
+
+/// [`guarded`] with another time limit.
+pub async fn guarded_within<T: Send + 'static>(
+    limit: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RunError> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("mapc-lsp analysis".to_owned())
@@ -142,7 +150,7 @@ pub async fn guarded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stati
             let _ = sender.send(outcome);
         })
         .map_err(|error| RunError::NoThread(error.to_string()))?;
-    match tokio::time::timeout(TIME_LIMIT, receiver).await {
+    match tokio::time::timeout(limit, receiver).await {
         Ok(Ok(Ok(value))) => Ok(value),
         Ok(Ok(Err(panic))) => {
             let message = panic
@@ -162,3 +170,41 @@ pub async fn guarded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stati
 /// A shared analysis: a workspace's loader reads the disk lazily and is not
 /// `Sync`, so requests take turns on it.
 pub type Shared = Arc<std::sync::Mutex<Analysis>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_is_an_error_with_its_message_and_the_caller_goes_on() {
+        let outcome = guarded(|| -> u32 { panic!("boom in analysis") }).await;
+        assert!(
+            matches!(&outcome, Err(RunError::Panicked(message)) if message == "boom in analysis"),
+            "{outcome:?}"
+        );
+        assert_eq!(guarded(|| 41 + 1).await.ok(), Some(42));
+    }
+
+    #[tokio::test]
+    async fn work_past_the_limit_is_a_timeout() {
+        let outcome = guarded_within(Duration::from_millis(50), || std::thread::sleep(Duration::from_secs(2))).await;
+        assert!(matches!(outcome, Err(RunError::TimedOut)), "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn deep_input_has_the_compilers_stack() {
+        // 250 nested parentheses: within the parser's limits, and checked on
+        // the analysis thread's stack without overflowing.
+        let text = format!(
+            "mapping m(x: canonical.invoice.Invoice) -> canonical.invoice.Invoice {{ id = {}x.id{} }}",
+            "(".repeat(250),
+            ")".repeat(250)
+        );
+        let source = Source {
+            path: std::env::temp_dir().join("mapc-lsp-deep.map"),
+            text: Arc::new(text),
+        };
+        let outcome = guarded(move || analyze(&source, &[]).module.is_some()).await;
+        assert_eq!(outcome.ok(), Some(true));
+    }
+}

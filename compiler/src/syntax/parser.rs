@@ -1114,7 +1114,7 @@ impl<'a> Parser<'a> {
         let mut end = 0usize;
         let mut previous: Option<Token> = None;
         let mut pending_newline = false;
-        for token in tokens {
+        for (index, token) in tokens.iter().enumerate() {
             if token.kind == TokenKind::Newline {
                 if token.depth == level {
                     pending_newline = true;
@@ -1129,6 +1129,9 @@ impl<'a> Parser<'a> {
                         && ((pending_newline
                             && previous.is_some_and(|prev| !continues(prev, self.text))
                             && begins(*token, text))
+                            || (pending_newline
+                                && previous.is_some_and(|prev| dangles(prev, self.text))
+                                && self.assigns(*token, &tokens[index + 1..]))
                             || previous.is_some_and(|prev| {
                                 prev.depth == level && self.text.get(prev.span.range()) == Some(";")
                             }))
@@ -1151,6 +1154,16 @@ impl<'a> Parser<'a> {
             chunks.push(Span::new(s, end));
         }
         chunks
+    }
+
+    /// Whether `token`, first on its line, starts `let …` or `Field = …`
+    /// (`rest` follows it). After a line left dangling (`inv.`, `X =`) such
+    /// a line is a new statement: the one above is half-typed.
+    fn assigns(&self, token: Token, rest: &[Token]) -> bool {
+        let word = self.text.get(token.span.range()).unwrap_or("");
+        let next = rest.iter().find(|t| t.kind != TokenKind::Newline);
+        token.kind == TokenKind::Word
+            && (word == "let" || next.is_some_and(|n| self.text.get(n.span.range()) == Some("=")))
     }
 
     // ------------------------------------------------------------ statements
@@ -1749,6 +1762,13 @@ fn continues(token: Token, text: &str) -> bool {
         ),
         _ => false,
     }
+}
+
+/// Whether a line ending with this token is unfinished in a way no
+/// statement continues on the next line with an assignment: a member access
+/// or an assignment with nothing after it.
+fn dangles(token: Token, text: &str) -> bool {
+    token.kind == TokenKind::Punct && matches!(text.get(token.span.range()), Some("." | "="))
 }
 
 /// Whether a token at the start of a line can begin a new statement.
