@@ -14,7 +14,7 @@
 
 use crate::ColorWhen;
 use crate::prepare;
-use mapwright_compiler::program::{Framing, Program};
+use mapwright_compiler::program::{Engine, Framing, Program};
 use mapwright_compiler::resolve::annotations::WireFormat;
 use mapwright_compiler::wire::json_in::DecodeOptions;
 use serde_json::Value as Json;
@@ -31,7 +31,7 @@ struct CaseFile {
 }
 
 /// Runs `mapc test`.
-pub fn run(paths: &[PathBuf], bless: bool, stdlib: Option<&Path>, color: ColorWhen) -> ExitCode {
+pub fn run(paths: &[PathBuf], bless: bool, engine: Engine, stdlib: Option<&Path>, color: ColorWhen) -> ExitCode {
     let mut suites = Vec::new();
     for path in paths {
         if let Err(message) = find_suites(path, &mut suites) {
@@ -74,7 +74,13 @@ pub fn run(paths: &[PathBuf], bless: bool, stdlib: Option<&Path>, color: ColorWh
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default()
             );
-            let outcome = run_case(&map_file, &suite, &case, bless, stdlib, color, &mut programs);
+            let settings = Settings {
+                bless,
+                engine,
+                stdlib,
+                color,
+            };
+            let outcome = run_case(&map_file, &suite, &case, &settings, &mut programs);
             match outcome {
                 Ok(Verdict::Pass) => {
                     passed += 1;
@@ -152,13 +158,23 @@ fn first_existing(case: &Path, suite: &Path, name: &str) -> Option<PathBuf> {
     [case.join(name), suite.join(name)].into_iter().find(|p| p.is_file())
 }
 
+/// How `mapc test` runs every case.
+struct Settings<'a> {
+    /// Write results as expectations.
+    bless: bool,
+    /// The engine.
+    engine: Engine,
+    /// An alternative standard library.
+    stdlib: Option<&'a Path>,
+    /// Colours of diagnostics.
+    color: ColorWhen,
+}
+
 fn run_case(
     map_file: &Path,
     suite: &Path,
     case: &Path,
-    bless: bool,
-    stdlib: Option<&Path>,
-    color: ColorWhen,
+    settings: &Settings<'_>,
     programs: &mut Vec<(Option<String>, Result<Program, String>)>,
 ) -> Result<Verdict, String> {
     let case_file: CaseFile = match std::fs::read_to_string(case.join("case.toml")) {
@@ -169,7 +185,8 @@ fn run_case(
     let index = match programs.iter().position(|(name, _)| *name == case_file.mapping) {
         Some(index) => index,
         None => {
-            let prepared = prepare::program(map_file, case_file.mapping.as_deref(), stdlib, color).map_err(|u| u.0);
+            let prepared = prepare::program(map_file, case_file.mapping.as_deref(), settings.stdlib, settings.color)
+                .map_err(|u| u.0);
             programs.push((case_file.mapping.clone(), prepared));
             programs.len() - 1
         }
@@ -181,10 +198,12 @@ fn run_case(
     };
     let params = prepare::params(program, first_existing(case, suite, "params.toml").as_deref()).map_err(|u| u.0)?;
     let tables = prepare::tables(program, first_existing(case, suite, "tables.toml").as_deref()).map_err(|u| u.0)?;
-    let interpreter = program.interpreter(&params, tables).map_err(|e| e.to_string())?;
+    let evaluator = program
+        .evaluator(settings.engine, &params, tables)
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     let outcome = program.run_event(
-        &interpreter,
+        &evaluator,
         &input,
         DecodeOptions {
             strict: case_file.strict,
@@ -202,7 +221,7 @@ fn run_case(
     let expected_error = case.join("expected-error.txt");
     match outcome {
         Ok(()) => {
-            if bless {
+            if settings.bless {
                 let written = if format == WireFormat::Json {
                     let actual: Json = serde_json::from_slice(&out)
                         .map_err(|e| format!("internal error: the output is not JSON: {e}"))?;
@@ -258,7 +277,7 @@ fn run_case(
                 actual.push_str(&error.to_string());
                 actual.push('\n');
             }
-            if bless {
+            if settings.bless {
                 std::fs::write(&expected_error, &actual).map_err(|e| format!("expected-error.txt: {e}"))?;
                 let _ = std::fs::remove_file(&expected_output);
                 return Ok(Verdict::Blessed("expected-error.txt"));

@@ -52,7 +52,26 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Which engine runs mappings.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum EngineArg {
+    /// Native code compiled with Cranelift.
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
+impl From<EngineArg> for mapwright_compiler::program::Engine {
+    fn from(engine: EngineArg) -> Self {
+        match engine {
+            EngineArg::Jit => mapwright_compiler::program::Engine::Jit,
+            EngineArg::Interp => mapwright_compiler::program::Engine::Interp,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; clap fills the variants in place
 enum Command {
     /// Parse and check `.map` and `.schema` files (folders are searched).
     Check {
@@ -109,6 +128,13 @@ enum Command {
         /// what a SOAP endpoint receives; the runtime adds the headers.
         #[arg(long, value_name = "VERSION", value_parser = ["1.1", "1.2"])]
         soap_envelope: Option<String>,
+        /// The engine: native code compiled with Cranelift, or the
+        /// reference interpreter. Both give the same output and errors.
+        #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
+        engine: EngineArg,
+        /// Threads mapping events; the output keeps the input's order.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: u16,
     },
     /// Run the golden cases beside each mapping (`X.map` + `X.tests/<case>/`).
     Test {
@@ -117,6 +143,9 @@ enum Command {
         /// Write the current results as the new expectations.
         #[arg(long)]
         bless: bool,
+        /// The engine that runs the cases.
+        #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
+        engine: EngineArg,
     },
     /// Write `.map` and `.schema` files in the canonical layout (folders
     /// are searched; `-` formats stdin to stdout).
@@ -181,6 +210,8 @@ fn run(cli: Cli) -> ExitCode {
             output_dir,
             name_template,
             soap_envelope,
+            engine,
+            jobs,
         } => run::run(&run::RunArgs {
             file,
             mapping,
@@ -196,14 +227,16 @@ fn run(cli: Cli) -> ExitCode {
             soap_envelope,
             stdlib: cli.stdlib,
             color: cli.color,
+            engine: engine.into(),
+            jobs: usize::from(jobs),
         }),
-        Command::Test { paths, bless } => {
+        Command::Test { paths, bless, engine } => {
             let paths = if paths.is_empty() {
                 vec![PathBuf::from(".")]
             } else {
                 paths
             };
-            golden::run(&paths, bless, cli.stdlib.as_deref(), cli.color)
+            golden::run(&paths, bless, engine.into(), cli.stdlib.as_deref(), cli.color)
         }
         Command::Fmt { paths, check } => fmt::run(&paths, check),
         Command::Explain { code, list } => explain(code.as_deref(), list),

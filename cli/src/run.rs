@@ -8,7 +8,7 @@
 use crate::ColorWhen;
 use crate::prepare;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mapwright_compiler::program::Framing;
+use mapwright_compiler::program::{Engine, Evaluator, Framing, Program};
 use mapwright_compiler::resolve::annotations::WireFormat;
 use mapwright_compiler::wire::MappingError;
 use mapwright_compiler::wire::json_in::DecodeOptions;
@@ -47,6 +47,24 @@ pub struct RunArgs {
     pub stdlib: Option<PathBuf>,
     /// Colours.
     pub color: ColorWhen,
+    /// Which engine maps the events.
+    pub engine: Engine,
+    /// Threads mapping events (output keeps the input's order).
+    pub jobs: usize,
+}
+
+/// Records read and mapped together before their results are written in
+/// order, per thread.
+const BATCH_PER_JOB: usize = 256;
+
+/// One line of the input, as read.
+enum Line {
+    /// A record (trimmed).
+    Record(Vec<u8>),
+    /// A line over `--max-record-bytes`.
+    TooLong,
+    /// A blank line.
+    Blank,
 }
 
 fn is_stdio(path: Option<&Path>) -> bool {
@@ -67,10 +85,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(tables) => tables,
         Err(unprepared) => return unprepared.exit(),
     };
-    let interpreter = match program.interpreter(&params, tables) {
-        Ok(interpreter) => interpreter,
+    let evaluator = match program.evaluator(args.engine, &params, tables) {
+        Ok(evaluator) => evaluator,
         Err(error) => return prepare::Unprepared(error.to_string()).exit(),
     };
+    let jobs = args.jobs.max(1);
 
     let (reader, size): (Box<dyn Read>, Option<u64>) = if is_stdio(args.input.as_deref()) {
         (Box::new(std::io::stdin().lock()), None)
@@ -131,7 +150,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let mut written_names: HashMap<String, usize> = HashMap::new();
     let options = DecodeOptions { strict: args.strict };
     let mut line = Vec::new();
-    let mut out = Vec::new();
     let (mut number, mut ok, mut failed) = (0usize, 0usize, 0usize);
     let report = |number: usize, errors: &[MappingError], progress: &ProgressBar| {
         progress.suspend(|| {
@@ -152,92 +170,122 @@ pub fn run(args: &RunArgs) -> ExitCode {
             }
         });
     };
-    loop {
-        let read = match read_record(&mut reader, &mut line, args.max_record_bytes) {
-            Ok(read) => read,
-            Err(error) => {
-                progress.finish_and_clear();
-                eprintln!("error: reading the input: {error}");
-                return ExitCode::from(2);
-            }
-        };
-        let Some(Record { bytes_read, complete }) = read else {
-            break;
-        };
-        number += 1;
-        progress.inc(bytes_read as u64);
-        if !complete {
-            failed += 1;
-            report(
-                number,
-                &[MappingError::input(
-                    "$",
-                    format!(
-                        "the record is longer than {} bytes (--max-record-bytes); skipped",
-                        args.max_record_bytes
-                    ),
-                )],
-                &progress,
-            );
-            continue;
-        }
-        let record = trim_line(&line);
-        if record.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        out.clear();
-        let framing = if args.output_dir.is_some() {
-            Framing::File
-        } else {
-            Framing::Stream { first: ok == 0 }
-        };
-        let mapped = program
-            .run_event(&interpreter, record, options, framing, &mut out)
-            .map(|()| match &args.soap_envelope {
-                Some(version) => envelope(&out, version),
-                None => std::mem::take(&mut out),
-            })
-            .and_then(|payload| match &args.output_dir {
-                Some(dir) => {
-                    let name = file_name(&template, record, number)?;
-                    if let Some(first) = written_names.get(&name) {
-                        return Err(vec![MappingError::output(
-                            "$",
-                            format!(
-                                "the file name {name:?} was already used by line {first}; make --name-template unique"
-                            ),
-                        )]);
-                    }
-                    std::fs::write(dir.join(&name), &payload).map_err(|error| {
-                        vec![MappingError::output(
-                            "$",
-                            format!("cannot write {}: {error}", dir.join(&name).display()),
-                        )]
-                    })?;
-                    written_names.insert(name, number);
-                    Ok(Vec::new())
-                }
-                None => Ok(payload),
-            });
-        match mapped {
-            Ok(mut payload) => {
-                // On a stream: JSON and XML one document per line; CSV
-                // rows end their own lines.
-                if args.output_dir.is_none() && format != WireFormat::Csv {
-                    payload.push(b'\n');
-                }
-                if let Err(error) = writer.write_all(&payload) {
+    // A CSV stream's header goes before the first row written, whichever
+    // thread mapped it.
+    let stream_header = match (format, &args.output_dir) {
+        (WireFormat::Csv, None) => match program.batch_header() {
+            Ok(header) => Some(header),
+            Err(error) => return prepare::Unprepared(error).exit(),
+        },
+        _ => None,
+    };
+    let framing = if args.output_dir.is_some() {
+        Framing::File
+    } else {
+        Framing::Stream { first: false }
+    };
+    let mut batch: Vec<Line> = Vec::with_capacity(BATCH_PER_JOB * jobs);
+    let mut finished = false;
+    while !finished {
+        batch.clear();
+        let mut bytes = 0u64;
+        while batch.len() < BATCH_PER_JOB * jobs {
+            let read = match read_record(&mut reader, &mut line, args.max_record_bytes) {
+                Ok(read) => read,
+                Err(error) => {
                     progress.finish_and_clear();
-                    eprintln!("error: writing the output: {error}");
+                    eprintln!("error: reading the input: {error}");
                     return ExitCode::from(2);
                 }
-                ok += 1;
-            }
-            Err(errors) => {
-                failed += 1;
-                report(number, &errors, &progress);
+            };
+            let Some(Record { bytes_read, complete }) = read else {
+                finished = true;
+                break;
+            };
+            bytes += bytes_read as u64;
+            let record = trim_line(&line);
+            batch.push(if !complete {
+                Line::TooLong
+            } else if record.iter().all(u8::is_ascii_whitespace) {
+                Line::Blank
+            } else {
+                Line::Record(record.to_vec())
+            });
+        }
+        let results = map_batch(&program, &evaluator, &batch, options, framing, jobs);
+        for (entry, mapped) in batch.iter().zip(results) {
+            number += 1;
+            let record = match entry {
+                Line::Blank => continue,
+                Line::TooLong => {
+                    failed += 1;
+                    report(
+                        number,
+                        &[MappingError::input(
+                            "$",
+                            format!(
+                                "the record is longer than {} bytes (--max-record-bytes); skipped",
+                                args.max_record_bytes
+                            ),
+                        )],
+                        &progress,
+                    );
+                    continue;
+                }
+                Line::Record(record) => record,
+            };
+            let mapped = mapped
+                .map(|out| match &args.soap_envelope {
+                    Some(version) => envelope(&out, version),
+                    None => out,
+                })
+                .and_then(|payload| match &args.output_dir {
+                    Some(dir) => {
+                        let name = file_name(&template, record, number)?;
+                        if let Some(first) = written_names.get(&name) {
+                            return Err(vec![MappingError::output(
+                                "$",
+                                format!(
+                                    "the file name {name:?} was already used by line {first}; make --name-template unique"
+                                ),
+                            )]);
+                        }
+                        std::fs::write(dir.join(&name), &payload).map_err(|error| {
+                            vec![MappingError::output(
+                                "$",
+                                format!("cannot write {}: {error}", dir.join(&name).display()),
+                            )]
+                        })?;
+                        written_names.insert(name, number);
+                        Ok(Vec::new())
+                    }
+                    None => Ok(payload),
+                });
+            match mapped {
+                Ok(mut payload) => {
+                    // On a stream: JSON and XML one document per line; CSV
+                    // rows end their own lines.
+                    if args.output_dir.is_none() && format != WireFormat::Csv {
+                        payload.push(b'\n');
+                    }
+                    let header = match &stream_header {
+                        Some(header) if ok == 0 => header.as_slice(),
+                        _ => &[],
+                    };
+                    if let Err(error) = writer.write_all(header).and_then(|()| writer.write_all(&payload)) {
+                        progress.finish_and_clear();
+                        eprintln!("error: writing the output: {error}");
+                        return ExitCode::from(2);
+                    }
+                    ok += 1;
+                }
+                Err(errors) => {
+                    failed += 1;
+                    report(number, &errors, &progress);
+                }
             }
         }
+        progress.inc(bytes);
         if size.is_none() {
             progress.set_message(format!("{ok} mapped, {failed} failed"));
         }
@@ -255,6 +303,58 @@ pub fn run(args: &RunArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Maps the records of `batch` (on `jobs` threads, each taking a
+/// contiguous share), giving one result per line in the batch's order
+/// (blank and over-long lines get an empty payload, never used).
+fn map_batch(
+    program: &Program,
+    evaluator: &Evaluator<'_>,
+    batch: &[Line],
+    options: DecodeOptions,
+    framing: Framing,
+    jobs: usize,
+) -> Vec<Result<Vec<u8>, Vec<MappingError>>> {
+    let map_share = |share: &[Line]| -> Vec<Result<Vec<u8>, Vec<MappingError>>> {
+        share
+            .iter()
+            .map(|line| match line {
+                Line::Record(record) => {
+                    let mut out = Vec::new();
+                    program
+                        .run_event(evaluator, record, options, framing, &mut out)
+                        .map(|()| out)
+                }
+                Line::Blank | Line::TooLong => Ok(Vec::new()),
+            })
+            .collect()
+    };
+    if jobs <= 1 || batch.len() < 2 {
+        return map_share(batch);
+    }
+    let share = batch.len().div_ceil(jobs);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = batch
+            .chunks(share)
+            .map(|chunk| scope.spawn(move || map_share(chunk)))
+            .collect();
+        let mut results = Vec::with_capacity(batch.len());
+        for (handle, chunk) in handles.into_iter().zip(batch.chunks(share)) {
+            match handle.join() {
+                Ok(mapped) => results.extend(mapped),
+                // A thread that panicked loses no record silently: each of
+                // its records is reported as failed.
+                Err(_) => results.extend(chunk.iter().map(|_| {
+                    Err(vec![MappingError::output(
+                        "$",
+                        "internal error: the thread mapping this record panicked",
+                    )])
+                })),
+            }
+        }
+        results
+    })
 }
 
 /// The XML message (without its declaration) in a SOAP envelope.

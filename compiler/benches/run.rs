@@ -92,7 +92,7 @@ fn tables() -> HashMap<String, HashMap<String, Value>> {
 
 fn interpreted(program: &Program, input: &[u8], out: &mut Vec<u8>) -> usize {
     let params = HashMap::from([("company_code".to_owned(), Value::Text("1010".to_owned()))]);
-    let interpreter = program.interpreter(&params, tables()).unwrap();
+    let interpreter = mapwright_compiler::program::Evaluator::from(program.interpreter(&params, tables()).unwrap());
     let mut failed = 0;
     for line in input.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         match program.run_event(

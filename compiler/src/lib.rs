@@ -25,6 +25,7 @@ pub const REQUIRED_STACK: usize = 64 * 1024 * 1024;
 pub mod helpers;
 pub mod ide;
 pub mod interp;
+pub mod jit;
 pub mod mir;
 pub mod program;
 pub mod wire;

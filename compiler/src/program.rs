@@ -7,7 +7,8 @@
 
 use crate::helpers::{date, number, text};
 use crate::interp::value::Value;
-use crate::interp::{EvalError, Interpreter, key_text};
+use crate::interp::{EvalError, Failure, Interpreter, key_text};
+use crate::jit::{self, Compiled, JitError};
 use crate::mir::{self, lower::LowerError};
 use crate::resolve::annotations::WireFormat;
 use crate::resolve::{DefKind, ModuleLoader, Workspace};
@@ -19,6 +20,82 @@ use crate::wire::json_out;
 use crate::wire::shape::{ShapeError, Shapes};
 use crate::wire::xml_out::{self, Layout};
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// Which engine runs a mapping.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// Native code compiled with Cranelift (the default).
+    #[default]
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
+impl Engine {
+    /// `jit` or `interp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Jit => "jit",
+            Engine::Interp => "interp",
+        }
+    }
+
+    /// The engine named `name` (`jit` or `interp`).
+    pub fn from_name(name: &str) -> Option<Engine> {
+        match name {
+            "jit" => Some(Engine::Jit),
+            "interp" => Some(Engine::Interp),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A mapping's module ready to run for one tenant, on either engine. Both
+/// give the same values and the same failures (paths included).
+pub enum Evaluator<'p> {
+    /// The reference interpreter.
+    Interp(Interpreter<'p>),
+    /// Compiled code (an instance may be shared by many evaluators and
+    /// threads).
+    Jit(Arc<jit::Instance>),
+}
+
+impl Evaluator<'_> {
+    /// Runs the mapping or function `name` on `args` (the first is the
+    /// input event); a failure names its input and output paths.
+    pub fn run(&self, name: &str, args: Vec<Value>) -> Result<Value, Failure> {
+        match self {
+            Evaluator::Interp(interpreter) => interpreter.run(name, args),
+            Evaluator::Jit(instance) => instance.run(name, args),
+        }
+    }
+
+    /// Runs the mapping or function `name` on `args`.
+    pub fn call(&self, name: &str, args: Vec<Value>) -> Result<Value, EvalError> {
+        self.run(name, args).map_err(|failure| failure.error)
+    }
+
+    /// Which engine this is.
+    pub fn engine(&self) -> Engine {
+        match self {
+            Evaluator::Interp(_) => Engine::Interp,
+            Evaluator::Jit(_) => Engine::Jit,
+        }
+    }
+}
+
+impl<'p> From<Interpreter<'p>> for Evaluator<'p> {
+    fn from(interpreter: Interpreter<'p>) -> Self {
+        Evaluator::Interp(interpreter)
+    }
+}
 
 /// Why a mapping cannot be prepared to run.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +163,8 @@ pub struct Program {
     types: TypeStore,
     params: Vec<(String, Option<Ty>, bool)>,
     tables: Vec<(String, TableInfo)>,
+    /// The module compiled by the JIT, once it was asked for.
+    compiled: OnceLock<Result<Arc<Compiled>, JitError>>,
 }
 
 /// The names of the mappings of `module`, in source order.
@@ -160,6 +239,7 @@ impl Program {
             types: workspace.types.clone(),
             params,
             tables,
+            compiled: OnceLock::new(),
         })
     }
 
@@ -251,6 +331,32 @@ impl Program {
         Interpreter::new(&self.mir, params, tables)
     }
 
+    /// The module compiled to native code (compiled on first use, then
+    /// shared by every instance and thread).
+    pub fn compiled(&self) -> Result<Arc<Compiled>, JitError> {
+        self.compiled
+            .get_or_init(|| jit::compile(&self.mir).map(Arc::new))
+            .clone()
+    }
+
+    /// An evaluator on `engine` for this mapping with the tenant's params
+    /// and tables. A module the JIT cannot compile is an error naming the
+    /// reason, never a quiet switch to the interpreter.
+    pub fn evaluator(
+        &self,
+        engine: Engine,
+        params: &HashMap<String, Value>,
+        tables: HashMap<String, HashMap<String, Value>>,
+    ) -> Result<Evaluator<'_>, EvalError> {
+        Ok(match engine {
+            Engine::Interp => Evaluator::Interp(self.interpreter(params, tables)?),
+            Engine::Jit => {
+                let compiled = self.compiled().map_err(|e| EvalError::Internal(e.to_string()))?;
+                Evaluator::Jit(Arc::new(jit::Instance::new(compiled, params, tables)?))
+            }
+        })
+    }
+
     /// What a file gathering many events' outputs starts with: a CSV
     /// target's byte-order mark and header, nothing for JSON (JSON Lines).
     /// XML documents cannot be gathered into one file.
@@ -273,12 +379,12 @@ impl Program {
     /// shape is [`Program::output`]).
     pub fn map_value(
         &self,
-        interpreter: &Interpreter<'_>,
+        evaluator: &Evaluator<'_>,
         input: &[u8],
         options: DecodeOptions,
     ) -> Result<Value, Vec<MappingError>> {
         let event = json_in::decode(&self.input, input, options)?;
-        interpreter
+        evaluator
             .run(&self.mapping, vec![event])
             .map_err(|failure| vec![MappingError::from(failure)])
     }
@@ -289,13 +395,13 @@ impl Program {
     /// else all output problems.
     pub fn run_event(
         &self,
-        interpreter: &Interpreter<'_>,
+        evaluator: &Evaluator<'_>,
         input: &[u8],
         options: DecodeOptions,
         framing: Framing,
         out: &mut Vec<u8>,
     ) -> Result<(), Vec<MappingError>> {
-        let result = self.map_value(interpreter, input, options)?;
+        let result = self.map_value(evaluator, input, options)?;
         match (self.output.format.format, framing) {
             (WireFormat::Json, _) => json_out::encode(&self.output, &result, out),
             (WireFormat::Xml, Framing::Stream { .. }) => xml_out::encode(&self.output, &result, Layout::Line, out),

@@ -184,7 +184,9 @@ fn running_mappings_never_panics() {
         let case = &cases[choice.0];
         let seed = &case.seeds[choice.1.index(case.seeds.len())];
         let input = mutate(seed, &choice.2);
-        let interpreter = case.program.interpreter(&case.params, case.tables.clone()).unwrap();
+        let interpreter = mapwright_compiler::program::Evaluator::from(
+            case.program.interpreter(&case.params, case.tables.clone()).unwrap(),
+        );
         for strict in [false, true] {
             let run = |out: &mut Vec<u8>| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -123,7 +123,8 @@ fn program(mapping: &str) -> Program {
 }
 
 fn run(program: &Program, input: &str, strict: bool) -> Result<String, Vec<String>> {
-    let interpreter = program.interpreter(&HashMap::new(), HashMap::new()).unwrap();
+    let interpreter =
+        mapwright_compiler::program::Evaluator::from(program.interpreter(&HashMap::new(), HashMap::new()).unwrap());
     let mut out = Vec::new();
     program
         .run_event(

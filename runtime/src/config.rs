@@ -7,7 +7,7 @@
 //! only as its SHA-256.
 
 use mapwright_compiler::interp::value::Value;
-use mapwright_compiler::program::Program;
+use mapwright_compiler::program::{Engine, Evaluator, Program};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -385,6 +385,28 @@ pub struct Route {
     pub when: Option<String>,
     /// The response mapping, if the route has one.
     pub response: Option<ResponseMapping>,
+    /// The engine that runs the route's mappings (`engine = "jit"`, the
+    /// default, or `"interp"`).
+    pub engine: Engine,
+    /// The mapping compiled and set up with the route's own params and
+    /// tables, shared by every delivery (JIT only).
+    pub instance: Option<Arc<mapwright_compiler::jit::Instance>>,
+}
+
+impl Route {
+    /// An evaluator of the route's mapping with `tables` (the route's own,
+    /// or with entries learned from ERP answers merged in). With the
+    /// route's own tables on the JIT it is the shared instance: nothing is
+    /// set up per delivery.
+    pub fn evaluator<'r>(
+        &'r self,
+        tables: &HashMap<String, HashMap<String, Value>>,
+    ) -> Result<Evaluator<'r>, mapwright_compiler::interp::EvalError> {
+        match &self.instance {
+            Some(instance) if std::ptr::eq(tables, &self.tables) => Ok(Evaluator::Jit(instance.clone())),
+            _ => self.program.evaluator(self.engine, &self.params, tables.clone()),
+        }
+    }
 }
 
 /// A response mapping: reads the ERP's answer, gives
@@ -398,6 +420,8 @@ pub struct ResponseMapping {
     pub program: Arc<Program>,
     /// Its params (defaults only).
     pub params: HashMap<String, Value>,
+    /// The engine that runs it (the route's).
+    pub engine: Engine,
 }
 
 /// Where a tenant's delivery outcomes are reported, signed.
@@ -504,6 +528,7 @@ struct RouteFile {
     when: Option<String>,
     response: Option<PathBuf>,
     response_function: Option<String>,
+    engine: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -1147,10 +1172,31 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
             },
             None => HashMap::new(),
         };
-        // The params must also evaluate (defaults may fail).
-        if let Err(e) = program.interpreter(&params, tables.clone()) {
-            errors.push(error(&key("params"), e.to_string()));
-            continue;
+        let engine = match route.engine.as_deref().map(|name| (name, Engine::from_name(name))) {
+            None => Engine::default(),
+            Some((_, Some(engine))) => engine,
+            Some((name, None)) => {
+                errors.push(error(
+                    &key("engine"),
+                    format!("{name:?} is not an engine: use \"jit\" (the default) or \"interp\""),
+                ));
+                continue;
+            }
+        };
+        // The params must also evaluate (defaults may fail), and on the JIT
+        // the mapping must compile: both are found here, not at the first
+        // delivery.
+        let instance = match program.evaluator(engine, &params, tables.clone()) {
+            Ok(Evaluator::Jit(instance)) => Some(instance),
+            Ok(Evaluator::Interp(_)) => None,
+            Err(e) => {
+                errors.push(error(&key("params"), e.to_string()));
+                continue;
+            }
+        };
+        let mut response = response;
+        if let Some(response) = &mut response {
+            response.engine = engine;
         }
         routes.push(Route {
             event: route.event.clone(),
@@ -1163,6 +1209,8 @@ fn load_tenant(file: &Path, stdlib: Option<&Path>) -> Result<Tenant, Vec<ConfigE
             order_by: route.order_by.clone(),
             when: route.when.clone(),
             response,
+            engine,
+            instance,
         });
     }
     for (name, endpoint) in &endpoints {
@@ -1268,6 +1316,7 @@ fn load_response(file: &Path, function: Option<&str>, stdlib: Option<&Path>) -> 
         hash: hex::encode(Sha256::digest(&bytes)),
         program: Arc::new(program),
         params,
+        engine: Engine::default(),
     })
 }
 

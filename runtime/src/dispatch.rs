@@ -1279,13 +1279,12 @@ async fn sql_insert(endpoint: &Endpoint, state: &EndpointState, route: &Route, t
     };
     // Map to the value (not bytes): a record holding a list of rows.
     let value = match route
-        .program
-        .interpreter(&route.params, tables.clone())
+        .evaluator(tables)
         .map_err(|e| vec![e.to_string()])
-        .and_then(|interpreter| {
+        .and_then(|evaluator| {
             route
                 .program
-                .map_value(&interpreter, due.data.as_bytes(), DecodeOptions::default())
+                .map_value(&evaluator, due.data.as_bytes(), DecodeOptions::default())
                 .map_err(|errors| errors.iter().map(ToString::to_string).collect())
         }) {
         Ok(value) => value,
@@ -1527,15 +1526,15 @@ fn judge(
     use mapwright_compiler::wire::Stage;
     let status = erp.status;
     let run = |input: &serde_json::Value| -> Result<Judgement, (bool, String)> {
-        let interpreter = mapping
+        let evaluator = mapping
             .program
-            .interpreter(&mapping.params, HashMap::new())
+            .evaluator(mapping.engine, &mapping.params, HashMap::new())
             .map_err(|e| (false, e.to_string()))?;
         let mut out = Vec::new();
         mapping
             .program
             .run_event(
-                &interpreter,
+                &evaluator,
                 input.to_string().as_bytes(),
                 DecodeOptions::default(),
                 Framing::File,
@@ -1623,20 +1622,13 @@ fn judge(
 /// Maps the event data with the route's mapping (as a file: XML indented,
 /// CSV with its header).
 fn map(route: &Route, tables: &Tables, data: &str, framing: Framing) -> Result<Vec<u8>, String> {
-    let interpreter = route
-        .program
-        .interpreter(&route.params, tables.clone())
+    let evaluator = route
+        .evaluator(tables)
         .map_err(|e| format!("the mapping cannot start: {e}"))?;
     let mut out = Vec::new();
     route
         .program
-        .run_event(
-            &interpreter,
-            data.as_bytes(),
-            DecodeOptions::default(),
-            framing,
-            &mut out,
-        )
+        .run_event(&evaluator, data.as_bytes(), DecodeOptions::default(), framing, &mut out)
         .map_err(|errors| {
             let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
             format!("the mapping failed: {}", text.join("; "))

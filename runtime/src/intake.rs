@@ -178,9 +178,8 @@ async fn post_event(
                 None => applies.push(*index),
                 Some(when) => {
                     let holds = route
-                        .program
-                        .interpreter(&route.params, route.tables.clone())
-                        .and_then(|interpreter| interpreter.call(when, vec![event]));
+                        .evaluator(&route.tables)
+                        .and_then(|evaluator| evaluator.call(when, vec![event]));
                     match holds {
                         Ok(mapwright_compiler::interp::value::Value::Bool(true)) => applies.push(*index),
                         Ok(_) => {}

@@ -12,6 +12,7 @@ use crate::mir::{Arm, Body, Check, Expr, Fold, Loop, Module, Op, Stmt};
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 use value::Value;
 
 /// Why evaluation stopped.
@@ -180,14 +181,91 @@ static ABSENT: Value = Value::Absent;
 pub struct Interpreter<'m> {
     module: &'m Module,
     params: Vec<Value>,
-    external: HashMap<u32, HashMap<String, Value>>,
-    /// For inline tables with many entries: entry index by key.
-    inline: HashMap<u32, HashMap<KeyText, usize>>,
+    tables: Arc<Tables>,
 }
 
 /// Inline tables up to this many entries are searched in order; larger
 /// ones through a hash index built once.
 const LINEAR_TABLE: usize = 16;
+
+/// A module's tables as one tenant fills them: the external tables' entries
+/// and, for large inline tables, an index by key. Both engines look keys up
+/// through [`Tables::find`], so they agree on which entry a key reaches.
+#[derive(Debug, Default)]
+pub struct Tables {
+    external: HashMap<u32, HashMap<String, Value>>,
+    /// For inline tables with many entries: entry index by key.
+    inline: HashMap<u32, HashMap<KeyText, usize>>,
+}
+
+/// What a table lookup reached.
+#[derive(Debug)]
+pub enum Found<'a> {
+    /// An external table's value.
+    Value(&'a Value),
+    /// The inline entry at this position: its body gives the value.
+    Entry(usize),
+    /// No entry: the `_ => …` body gives the value.
+    Fallback,
+    /// No entry and no fallback.
+    Absent,
+}
+
+impl Tables {
+    /// Indexes `module`'s tables with a tenant's external `tables` (by
+    /// table name, then key as written by [`key_text`]).
+    pub fn new(module: &Module, tables: HashMap<String, HashMap<String, Value>>) -> Tables {
+        let mut out = Tables::default();
+        let mut tables = tables;
+        for (index, table) in module.tables.iter().enumerate() {
+            if let Some(entries) = tables.remove(&table.name) {
+                out.external.insert(index as u32, entries);
+            }
+            if let Some(entries) = &table.entries
+                && entries.len() > LINEAR_TABLE
+            {
+                let mut by_key = HashMap::new();
+                for (position, (keys, _)) in entries.iter().enumerate() {
+                    for key in keys {
+                        // The first entry for a key wins, as in order.
+                        by_key.entry(KeyText::of(key)).or_insert(position);
+                    }
+                }
+                out.inline.insert(index as u32, by_key);
+            }
+        }
+        out
+    }
+
+    /// Where `key` leads in table `table` of `module`.
+    pub fn find<'a>(&'a self, module: &Module, table: u32, key: &Value) -> Result<Found<'a>> {
+        let definition = module
+            .tables
+            .get(table as usize)
+            .ok_or_else(|| internal("unknown table"))?;
+        Ok(match &definition.entries {
+            None => self
+                .external
+                .get(&table)
+                .and_then(|entries| match key {
+                    Value::Text(text) => entries.get(text.as_str()),
+                    other => entries.get(&key_text(other)),
+                })
+                .map_or(Found::Absent, Found::Value),
+            Some(entries) => {
+                let found = match self.inline.get(&table) {
+                    Some(index) => index.get(&KeyText::of(key)).copied(),
+                    None => entries.iter().position(|(keys, _)| keys.iter().any(|k| k == key)),
+                };
+                match (found, &definition.fallback) {
+                    (Some(position), _) => Found::Entry(position),
+                    (None, Some(_)) => Found::Fallback,
+                    (None, None) => Found::Absent,
+                }
+            }
+        })
+    }
+}
 
 impl<'m> Interpreter<'m> {
     /// Prepares `module` with the tenant's `params` (by name; the others
@@ -201,26 +279,8 @@ impl<'m> Interpreter<'m> {
         let mut interpreter = Interpreter {
             module,
             params: Vec::with_capacity(module.params.len()),
-            external: HashMap::new(),
-            inline: HashMap::new(),
+            tables: Arc::new(Tables::new(module, tables)),
         };
-        for (index, table) in module.tables.iter().enumerate() {
-            if let Some(entries) = tables.get(&table.name) {
-                interpreter.external.insert(index as u32, entries.clone());
-            }
-            if let Some(entries) = &table.entries
-                && entries.len() > LINEAR_TABLE
-            {
-                let mut by_key = HashMap::new();
-                for (position, (keys, _)) in entries.iter().enumerate() {
-                    for key in keys {
-                        // The first entry for a key wins, as in order.
-                        by_key.entry(KeyText::of(key)).or_insert(position);
-                    }
-                }
-                interpreter.inline.insert(index as u32, by_key);
-            }
-        }
         // Defaults may use earlier params, so they are evaluated in order.
         for param in &module.params {
             let value = match (params.get(&param.name), &param.default) {
@@ -233,6 +293,18 @@ impl<'m> Interpreter<'m> {
             interpreter.params.push(value);
         }
         Ok(interpreter)
+    }
+
+    /// An interpreter over params already evaluated (in the module's
+    /// order) and tables already indexed: how the JIT replays a failed
+    /// record to find its paths.
+    pub fn from_parts(module: &'m Module, params: Vec<Value>, tables: Arc<Tables>) -> Interpreter<'m> {
+        Interpreter { module, params, tables }
+    }
+
+    /// The params' values, in the module's order.
+    pub fn params(&self) -> &[Value] {
+        &self.params
     }
 
     /// Runs the mapping or function named `name` on `args`.
@@ -430,7 +502,8 @@ impl<'m> Interpreter<'m> {
                 for arg in args {
                     values.push(self.eval(arg, frame)?);
                 }
-                match apply(*op, values) {
+                let refs: Vec<&Value> = values.iter().collect();
+                match apply(*op, &refs) {
                     Ok(value) => value,
                     Err(error) => {
                         return Err(Unwind {
@@ -591,29 +664,17 @@ impl<'m> Interpreter<'m> {
             .tables
             .get(table as usize)
             .ok_or_else(|| internal("unknown table"))?;
-        match &definition.entries {
-            None => Ok(self
-                .external
-                .get(&table)
-                .and_then(|entries| match key {
-                    Value::Text(text) => entries.get(text.as_str()),
-                    other => entries.get(&key_text(other)),
-                })
-                .cloned()
-                .unwrap_or(Value::Absent)),
-            Some(entries) => {
-                let found = match self.inline.get(&table) {
-                    Some(index) => index.get(&KeyText::of(key)).and_then(|i| entries.get(*i)),
-                    None => entries.iter().find(|(keys, _)| keys.iter().any(|k| k == key)),
-                };
-                if let Some((_, value)) = found {
-                    return self.eval_body(value, Vec::new(), Vec::new());
-                }
-                match &definition.fallback {
-                    Some(fallback) => self.eval_body(fallback, Vec::new(), Vec::new()),
-                    None => Ok(Value::Absent),
-                }
-            }
+        match self.tables.find(self.module, table, key)? {
+            Found::Value(value) => Ok(value.clone()),
+            Found::Entry(position) => match definition.entries.as_ref().and_then(|e| e.get(position)) {
+                Some((_, body)) => self.eval_body(body, Vec::new(), Vec::new()),
+                None => Err(internal("unknown table entry").into()),
+            },
+            Found::Fallback => match &definition.fallback {
+                Some(fallback) => self.eval_body(fallback, Vec::new(), Vec::new()),
+                None => Ok(Value::Absent),
+            },
+            Found::Absent => Ok(Value::Absent),
         }
     }
 
@@ -698,7 +759,7 @@ impl<'m> Interpreter<'m> {
                             } else {
                                 Op::DecAdd
                             };
-                            apply(op, vec![so_far, body]).map_err(|error| Unwind {
+                            apply(op, &[&so_far, &body]).map_err(|error| Unwind {
                                 error,
                                 source: self.blame(&lp.body, frame),
                                 target: Vec::new(),
@@ -847,10 +908,11 @@ fn builds_record(expr: &Expr) -> bool {
 /// A value as a hashable key with the language's equality: numbers by
 /// value (`1.0` equals `1`), enums by variant, everything else as written.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct KeyText(String);
+pub struct KeyText(String);
 
 impl KeyText {
-    fn of(value: &Value) -> KeyText {
+    /// The key of `value`.
+    pub fn of(value: &Value) -> KeyText {
         KeyText(match value {
             Value::Int(n) => format!("n{n}"),
             Value::Decimal(d) => format!("n{}", d.normalize()),
@@ -902,7 +964,7 @@ pub fn key_text(key: &Value) -> String {
 }
 
 /// Orders two values of one type (numbers across `Int` and `Decimal`).
-fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering> {
+pub(crate) fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering> {
     Ok(match (a, b) {
         (Value::Int(x), Value::Int(y)) => x.cmp(y),
         (Value::Decimal(x), Value::Decimal(y)) => x.cmp(y),
@@ -939,14 +1001,15 @@ fn txt(value: &Value) -> Result<&str> {
     }
 }
 
-fn opt_txt(values: &[Value], index: usize) -> Result<Option<&str>> {
-    values.get(index).map(txt).transpose()
+fn opt_txt<'a>(values: &[&'a Value], index: usize) -> Result<Option<&'a str>> {
+    values.get(index).map(|value| txt(value)).transpose()
 }
 
 /// Applies a typed operation.
-pub fn apply(op: Op, args: Vec<Value>) -> Result<Value> {
+pub fn apply(op: Op, args: &[&Value]) -> Result<Value> {
     let arg = |i: usize| {
         args.get(i)
+            .copied()
             .ok_or_else(|| internal(format!("{op:?} is missing argument {i}")))
     };
     Ok(match op {
@@ -974,7 +1037,7 @@ pub fn apply(op: Op, args: Vec<Value>) -> Result<Value> {
         },
         Op::Concat => {
             let mut out = String::new();
-            for value in &args {
+            for value in args {
                 out.push_str(txt(value)?);
             }
             Value::Text(out)
@@ -993,9 +1056,10 @@ fn equal(a: &Value, b: &Value) -> bool {
 
 /// The value-level builtins. The list builtins (`sum`, `count`, `first`,
 /// `min` of a list, `sort_by`, …) are lowered to loops instead.
-fn builtin(name: &str, args: Vec<Value>) -> Result<Value> {
+fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
     let arg = |i: usize| {
         args.get(i)
+            .copied()
             .ok_or_else(|| internal(format!("`{name}` is missing argument {i}")))
     };
     Ok(match name {
@@ -1071,11 +1135,11 @@ fn builtin(name: &str, args: Vec<Value>) -> Result<Value> {
             }
         }
         "parse_decimal" => {
-            let separator = opt_txt(&args, 1)?.and_then(|s| s.chars().next()).unwrap_or('.');
+            let separator = opt_txt(args, 1)?.and_then(|s| s.chars().next()).unwrap_or('.');
             Value::Decimal(number::parse(txt(arg(0)?)?, separator)?)
         }
         "parse_int" => Value::Int(number::parse_int(txt(arg(0)?)?)?),
-        "parse_date" => Value::Date(date::parse_date(txt(arg(0)?)?, opt_txt(&args, 1)?)?),
+        "parse_date" => Value::Date(date::parse_date(txt(arg(0)?)?, opt_txt(args, 1)?)?),
         "format_date" => match arg(0)? {
             Value::Date(value) => Value::Text(date::format_date(*value, txt(arg(1)?)?)?),
             Value::DateTime(value) => Value::Text(date::format_datetime(*value, txt(arg(1)?)?, None)?),
@@ -1083,11 +1147,11 @@ fn builtin(name: &str, args: Vec<Value>) -> Result<Value> {
         },
         "parse_datetime" => Value::DateTime(date::parse_datetime(
             txt(arg(0)?)?,
-            opt_txt(&args, 1)?,
-            opt_txt(&args, 2)?,
+            opt_txt(args, 1)?,
+            opt_txt(args, 2)?,
         )?),
         "format_datetime" => match arg(0)? {
-            Value::DateTime(value) => Value::Text(date::format_datetime(*value, txt(arg(1)?)?, opt_txt(&args, 2)?)?),
+            Value::DateTime(value) => Value::Text(date::format_datetime(*value, txt(arg(1)?)?, opt_txt(args, 2)?)?),
             other => return Err(internal(format!("format_datetime of {other}"))),
         },
         "add_days" => match arg(0)? {

@@ -6,7 +6,13 @@ use rust_decimal::Decimal;
 use std::fmt;
 
 /// A value.
+///
+/// `repr(C, u8)` fixes the layout compiled code relies on: a one-byte tag
+/// (the variant's position, `Absent` = 0 … `List` = 9) at offset 0, then
+/// the variant's fields (see `jit::layout`, which checks it before any code
+/// is compiled).
 #[derive(Clone, Debug, Default, PartialEq)]
+#[repr(C, u8)]
 pub enum Value {
     /// An absent optional (`none`).
     #[default]

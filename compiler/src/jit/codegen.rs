@@ -1,0 +1,817 @@
+//! Lowering one MIR body to Cranelift IR.
+//!
+//! Every expression becomes a pointer to the [`Value`] it gives
+//! ([`Operand`]): a place (a local, a param, a field or element of one, a
+//! constant) is its address, with no copy; a computed value is written to a
+//! slot of the body's frame reserved for that expression alone, and its
+//! address is flagged `owned` so the consumer may move the value out
+//! instead of copying it. Control flow (`if`, `and`/`or`, `??`, `match`,
+//! loops, early exits of `any`/`all`/`first`, failures) is native; a
+//! condition's `Bool` is read straight from the value's bytes. Operations
+//! on values go to the helpers of [`super::rt`].
+//!
+//! Frame layout of a body: slots `0..locals` are its locals (arguments
+//! first), then one slot per computing expression. A local is a Cranelift
+//! variable holding the address of its value: its own slot, the slot of the
+//! expression it was bound to, or the element a loop is at.
+
+use super::layout::{Layout, TAG_ABSENT, TAG_BOOL};
+use super::rt::{self, fold};
+use super::{JitError, Shared};
+use crate::interp::value::Value;
+use crate::mir::{Arm, Body, Expr, Fold, Loop, Stmt};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData, StackSlotKind, types,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use std::collections::{HashMap, HashSet};
+
+/// The value of an expression: where it is, and whether the consumer may
+/// move it out.
+#[derive(Clone, Copy)]
+struct Operand {
+    ptr: cranelift_codegen::ir::Value,
+    owned: bool,
+}
+
+/// What a body's lowering produced besides its code.
+pub struct BodyShape {
+    /// Slots its frame needs.
+    pub slots: usize,
+    /// Loops (fold states) its frame needs.
+    pub loops: usize,
+}
+
+/// Lowers `body` into `builder`'s function (`(rt, slots, folds, out) ->
+/// status`).
+pub fn lower_body(
+    builder: FunctionBuilder<'_>,
+    shared: &mut Shared,
+    layout: Layout,
+    call_conv: CallConv,
+    frontend: TargetFrontendConfig,
+    body: &Body,
+) -> Result<BodyShape, JitError> {
+    let mut builder = builder;
+    let entry = builder.create_block();
+    builder.append_block_params_for_function_params(entry);
+    builder.switch_to_block(entry);
+    let params = builder.block_params(entry).to_vec();
+    let [rt, slots, folds, out] = params[..] else {
+        return Err(JitError::Unsupported("a body's signature".to_owned()));
+    };
+    let mut lower = Lower::new(builder, shared, layout, call_conv, body, [rt, slots, folds]);
+    for (index, var) in lower.locals.clone().into_iter().enumerate() {
+        let address = lower.slot_address(index as u32);
+        lower.b.def_var(var, address);
+    }
+    let fail = lower.b.create_block();
+    lower.fail = Some(fail);
+    let result = lower.expr(&body.expr)?;
+    let owned = lower.flag(result.owned);
+    lower.helper(rt::mw_assign as *const () as usize, &[out, result.ptr, owned]);
+    let ok = lower.b.ins().iconst(types::I64, rt::OK as i64);
+    lower.b.ins().return_(&[ok]);
+    lower.b.switch_to_block(fail);
+    let failed = lower.b.ins().iconst(types::I64, rt::FAILED as i64);
+    lower.b.ins().return_(&[failed]);
+    lower.b.seal_all_blocks();
+    let shape = BodyShape {
+        slots: lower.next_slot as usize,
+        loops: lower.next_loop as usize,
+    };
+    lower.b.finalize(frontend);
+    Ok(shape)
+}
+
+struct Lower<'s, 'f> {
+    b: FunctionBuilder<'f>,
+    shared: &'s mut Shared,
+    layout: Layout,
+    call_conv: CallConv,
+    rt: cranelift_codegen::ir::Value,
+    slots_base: cranelift_codegen::ir::Value,
+    folds: cranelift_codegen::ir::Value,
+    fail: Option<Block>,
+    locals: Vec<Variable>,
+    next_slot: u32,
+    next_loop: u32,
+    /// Locals whose record is written by `SetSlot`: they always point to
+    /// a slot of this frame, never alias a place.
+    mutated: HashSet<u32>,
+    signatures: HashMap<usize, SigRef>,
+}
+
+impl<'s, 'f> Lower<'s, 'f> {
+    fn new(
+        mut b: FunctionBuilder<'f>,
+        shared: &'s mut Shared,
+        layout: Layout,
+        call_conv: CallConv,
+        body: &Body,
+        [rt, slots_base, folds]: [cranelift_codegen::ir::Value; 3],
+    ) -> Lower<'s, 'f> {
+        let locals = (0..body.locals.len()).map(|_| b.declare_var(types::I64)).collect();
+        let mut mutated = HashSet::new();
+        collect_mutated(&body.expr, &mut mutated);
+        Lower {
+            b,
+            shared,
+            layout,
+            call_conv,
+            rt,
+            slots_base,
+            folds,
+            fail: None,
+            locals,
+            next_slot: body.locals.len() as u32,
+            next_loop: 0,
+            mutated,
+            signatures: HashMap::new(),
+        }
+    }
+
+    // ------------------------------------------------------------ plumbing
+
+    fn slot_address(&mut self, slot: u32) -> cranelift_codegen::ir::Value {
+        let offset = i64::from(slot) * i64::from(self.layout.size);
+        self.b.ins().iadd_imm_s(self.slots_base, offset)
+    }
+
+    /// Reserves a slot for one expression's value.
+    fn new_slot(&mut self) -> cranelift_codegen::ir::Value {
+        let slot = self.next_slot;
+        self.next_slot += 1;
+        self.slot_address(slot)
+    }
+
+    fn word(&mut self, n: usize) -> cranelift_codegen::ir::Value {
+        self.b.ins().iconst(types::I64, n as i64)
+    }
+
+    fn flag(&mut self, on: bool) -> cranelift_codegen::ir::Value {
+        self.word(usize::from(on))
+    }
+
+    /// The address of a constant kept alive by the compiled module.
+    fn constant(&mut self, value: &Value) -> cranelift_codegen::ir::Value {
+        let boxed = Box::new(value.clone());
+        let address = &*boxed as *const Value as usize;
+        self.shared.consts.push(boxed);
+        self.word(address)
+    }
+
+    fn signature(&mut self, arity: usize) -> SigRef {
+        if let Some(sig) = self.signatures.get(&arity) {
+            return *sig;
+        }
+        let mut sig = Signature::new(self.call_conv);
+        sig.params.extend((0..arity).map(|_| AbiParam::new(types::I64)));
+        sig.returns.push(AbiParam::new(types::I64));
+        let sig = self.b.import_signature(sig);
+        self.signatures.insert(arity, sig);
+        sig
+    }
+
+    /// Calls the helper at `address` with word arguments; its word result.
+    fn helper(&mut self, address: usize, args: &[cranelift_codegen::ir::Value]) -> cranelift_codegen::ir::Value {
+        let sig = self.signature(args.len());
+        let callee = self.word(address);
+        let call = self.b.ins().call_indirect(sig, callee, args);
+        self.b.inst_results(call)[0]
+    }
+
+    fn fail_block(&self) -> Result<Block, JitError> {
+        self.fail
+            .ok_or_else(|| JitError::Unsupported("code outside a body".to_owned()))
+    }
+
+    /// Goes on when `status` is [`rt::OK`], else to the failure exit.
+    fn check(&mut self, status: cranelift_codegen::ir::Value) -> Result<(), JitError> {
+        let fail = self.fail_block()?;
+        let next = self.b.create_block();
+        self.b.ins().brif(status, fail, &[], next, &[]);
+        self.b.switch_to_block(next);
+        Ok(())
+    }
+
+    /// Goes on when `pointer` is not null, else to the failure exit.
+    fn check_pointer(&mut self, pointer: cranelift_codegen::ir::Value) -> Result<(), JitError> {
+        let fail = self.fail_block()?;
+        let next = self.b.create_block();
+        self.b.ins().brif(pointer, next, &[], fail, &[]);
+        self.b.switch_to_block(next);
+        Ok(())
+    }
+
+    /// Jumps to the failure exit and continues in an unreachable block.
+    fn fail_now(&mut self) -> Result<(), JitError> {
+        let fail = self.fail_block()?;
+        self.b.ins().jump(fail, &[]);
+        let dead = self.b.create_block();
+        self.b.switch_to_block(dead);
+        Ok(())
+    }
+
+    /// Stores `values` in a stack array; its address.
+    fn array(&mut self, values: &[cranelift_codegen::ir::Value]) -> cranelift_codegen::ir::Value {
+        let size = (values.len().max(1) * 8) as u32;
+        let slot = self
+            .b
+            .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+        for (index, value) in values.iter().enumerate() {
+            self.b.ins().stack_store(types::I64, *value, slot, (index * 8) as i32);
+        }
+        self.b.ins().stack_addr(types::I64, slot, 0)
+    }
+
+    fn tag(&mut self, pointer: cranelift_codegen::ir::Value) -> cranelift_codegen::ir::Value {
+        self.b.ins().uload8(types::I32, MemFlagsData::trusted(), pointer, 0)
+    }
+
+    /// The truth of `expr` as a 0/1 `i32`; anything but a `Bool` fails.
+    fn truth(&mut self, expr: &Expr) -> Result<cranelift_codegen::ir::Value, JitError> {
+        let value = self.expr(expr)?;
+        let tag = self.tag(value.ptr);
+        let is_bool = self.b.ins().icmp_imm_s(IntCC::Equal, tag, i64::from(TAG_BOOL));
+        let good = self.b.create_block();
+        let bad = self.b.create_block();
+        self.b.ins().brif(is_bool, good, &[], bad, &[]);
+        self.b.switch_to_block(bad);
+        self.helper(rt::mw_not_bool as *const () as usize, &[self.rt, value.ptr]);
+        let fail = self.fail_block()?;
+        self.b.ins().jump(fail, &[]);
+        self.b.switch_to_block(good);
+        Ok(self.b.ins().uload8(
+            types::I32,
+            MemFlagsData::trusted(),
+            value.ptr,
+            self.layout.bool_offset as i32,
+        ))
+    }
+
+    /// Writes `Bool(flag)` (an `i32` 0/1) to a fresh slot, which held
+    /// only `Bool`s or `Absent` before (nothing to drop).
+    fn write_bool(&mut self, flag: cranelift_codegen::ir::Value) -> Operand {
+        let out = self.new_slot();
+        let tag = self.b.ins().iconst(types::I8, i64::from(TAG_BOOL));
+        self.b.ins().store(MemFlagsData::trusted(), tag, out, 0);
+        let byte = self.b.ins().ireduce(types::I8, flag);
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), byte, out, self.layout.bool_offset as i32);
+        Operand { ptr: out, owned: true }
+    }
+
+    /// Copies a borrowed value into a slot of its own.
+    fn materialize(&mut self, value: Operand) -> Operand {
+        if value.owned {
+            return value;
+        }
+        let out = self.new_slot();
+        let owned = self.flag(false);
+        self.helper(rt::mw_assign as *const () as usize, &[out, value.ptr, owned]);
+        Operand { ptr: out, owned: true }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expr(&mut self, expr: &Expr) -> Result<Operand, JitError> {
+        Ok(match expr {
+            Expr::Const(value) => Operand {
+                ptr: self.constant(value),
+                owned: false,
+            },
+            Expr::Local(id) => {
+                let var = self.local(id.0)?;
+                Operand {
+                    ptr: self.b.use_var(var),
+                    owned: false,
+                }
+            }
+            Expr::Param(index) => {
+                if *index as usize >= self.shared.param_count {
+                    return Err(JitError::Unsupported(format!("param #{index} does not exist")));
+                }
+                let base = self.b.ins().load(types::I64, MemFlagsData::trusted(), self.rt, 0);
+                let offset = i64::from(*index) * i64::from(self.layout.size);
+                Operand {
+                    ptr: self.b.ins().iadd_imm_s(base, offset),
+                    owned: false,
+                }
+            }
+            Expr::Field(base, field) => {
+                let base = self.expr(base)?;
+                let slot = self.word(field.slot as usize);
+                let ptr = self.helper(rt::mw_field as *const () as usize, &[self.rt, base.ptr, slot]);
+                self.check_pointer(ptr)?;
+                Operand { ptr, owned: false }
+            }
+            Expr::Index(base, index) => {
+                let base = self.expr(base)?;
+                let index = self.expr(index)?;
+                let ptr = self.helper(rt::mw_index as *const () as usize, &[self.rt, base.ptr, index.ptr]);
+                self.check_pointer(ptr)?;
+                Operand { ptr, owned: false }
+            }
+            Expr::Lookup(table, key) => {
+                let key = self.expr(key)?;
+                let out = self.new_slot();
+                let table = self.word(*table as usize);
+                let status = self.helper(rt::mw_lookup as *const () as usize, &[self.rt, table, key.ptr, out]);
+                self.check(status)?;
+                Operand { ptr: out, owned: true }
+            }
+            Expr::Call(op, args) => {
+                let mut pointers = Vec::with_capacity(args.len());
+                for arg in args {
+                    pointers.push(self.expr(arg)?.ptr);
+                }
+                let argv = self.array(&pointers);
+                let op = self.shared.op(*op);
+                let op = self.word(op);
+                let argc = self.word(args.len());
+                let out = self.new_slot();
+                let status = self.helper(rt::mw_apply as *const () as usize, &[self.rt, op, argv, argc, out]);
+                self.check(status)?;
+                Operand { ptr: out, owned: true }
+            }
+            Expr::CallFn(index, args) => {
+                if *index as usize >= self.shared.function_count {
+                    return Err(JitError::Unsupported(format!("fn #{index} does not exist")));
+                }
+                let mut pointers = Vec::with_capacity(args.len());
+                for arg in args {
+                    pointers.push(self.expr(arg)?.ptr);
+                }
+                let argv = self.array(&pointers);
+                let id = self.word(*index as usize);
+                let argc = self.word(args.len());
+                let out = self.new_slot();
+                let status = self.helper(rt::mw_call as *const () as usize, &[self.rt, id, argv, argc, out]);
+                self.check(status)?;
+                Operand { ptr: out, owned: true }
+            }
+            Expr::Block(stmts, result) => {
+                self.stmts(stmts)?;
+                let value = self.expr(result)?;
+                // A record block's record is scoped to the block: the block
+                // may hand it over.
+                let builds = matches!(result.as_ref(), Expr::Local(id)
+                    if stmts.iter().any(|s| matches!(s, Stmt::Let(l, Expr::NewRecord(..)) if l == id)));
+                Operand {
+                    ptr: value.ptr,
+                    owned: value.owned || builds,
+                }
+            }
+            Expr::NewRecord(_, slots) => {
+                let out = self.new_slot();
+                let slots = self.word(*slots as usize);
+                self.helper(rt::mw_new_record as *const () as usize, &[out, slots]);
+                Operand { ptr: out, owned: true }
+            }
+            Expr::If(cond, then, otherwise) => {
+                let cond = self.truth(cond)?;
+                let then_block = self.b.create_block();
+                let else_block = self.b.create_block();
+                let merge = self.b.create_block();
+                self.b.append_block_param(merge, types::I64);
+                self.b.ins().brif(cond, then_block, &[], else_block, &[]);
+                self.b.switch_to_block(then_block);
+                let a = self.expr(then)?;
+                self.b.ins().jump(merge, &[a.ptr.into()]);
+                self.b.switch_to_block(else_block);
+                let b = self.expr(otherwise)?;
+                self.b.ins().jump(merge, &[b.ptr.into()]);
+                self.b.switch_to_block(merge);
+                Operand {
+                    ptr: self.b.block_params(merge)[0],
+                    owned: a.owned && b.owned,
+                }
+            }
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                let is_and = matches!(expr, Expr::And(..));
+                let first = self.truth(a)?;
+                let second_block = self.b.create_block();
+                let merge = self.b.create_block();
+                self.b.append_block_param(merge, types::I32);
+                let decided = self.b.ins().iconst(types::I32, i64::from(!is_and));
+                if is_and {
+                    self.b.ins().brif(first, second_block, &[], merge, &[decided.into()]);
+                } else {
+                    self.b.ins().brif(first, merge, &[decided.into()], second_block, &[]);
+                }
+                self.b.switch_to_block(second_block);
+                let second = self.truth(b)?;
+                self.b.ins().jump(merge, &[second.into()]);
+                self.b.switch_to_block(merge);
+                let flag = self.b.block_params(merge)[0];
+                self.write_bool(flag)
+            }
+            Expr::Coalesce(value, default) => {
+                let value = self.expr(value)?;
+                let tag = self.tag(value.ptr);
+                let absent = self.b.ins().icmp_imm_s(IntCC::Equal, tag, i64::from(TAG_ABSENT));
+                let default_block = self.b.create_block();
+                let merge = self.b.create_block();
+                self.b.append_block_param(merge, types::I64);
+                self.b
+                    .ins()
+                    .brif(absent, default_block, &[], merge, &[value.ptr.into()]);
+                self.b.switch_to_block(default_block);
+                let other = self.expr(default)?;
+                self.b.ins().jump(merge, &[other.ptr.into()]);
+                self.b.switch_to_block(merge);
+                Operand {
+                    ptr: self.b.block_params(merge)[0],
+                    owned: value.owned && other.owned,
+                }
+            }
+            Expr::List(items) => {
+                let out = self.new_slot();
+                let capacity = self.word(items.len());
+                self.helper(rt::mw_list_new as *const () as usize, &[out, capacity]);
+                for item in items {
+                    let value = self.expr(item)?;
+                    let owned = self.flag(value.owned);
+                    let status = self.helper(
+                        rt::mw_list_push as *const () as usize,
+                        &[self.rt, out, value.ptr, owned],
+                    );
+                    self.check(status)?;
+                }
+                Operand { ptr: out, owned: true }
+            }
+            Expr::Loop(lp) => self.lower_loop(lp)?,
+            Expr::Match(scrutinee, arms) => {
+                let value = self.expr(scrutinee)?;
+                let merge = self.b.create_block();
+                self.b.append_block_param(merge, types::I64);
+                let mut owned = true;
+                for arm in arms {
+                    let next = self.arm_test(arm, value.ptr)?;
+                    let result = self.expr(&arm.body)?;
+                    owned &= result.owned;
+                    self.b.ins().jump(merge, &[result.ptr.into()]);
+                    self.b.switch_to_block(next);
+                }
+                self.helper(rt::mw_no_arm as *const () as usize, &[self.rt, value.ptr]);
+                let fail = self.fail_block()?;
+                self.b.ins().jump(fail, &[]);
+                self.b.switch_to_block(merge);
+                Operand {
+                    ptr: self.b.block_params(merge)[0],
+                    owned,
+                }
+            }
+            Expr::Fail(message) => {
+                let message = self.expr(message)?;
+                self.helper(rt::mw_fail as *const () as usize, &[self.rt, message.ptr]);
+                self.fail_now()?;
+                Operand {
+                    ptr: self.constant(&Value::Absent),
+                    owned: false,
+                }
+            }
+        })
+    }
+
+    fn local(&self, id: u32) -> Result<Variable, JitError> {
+        self.locals
+            .get(id as usize)
+            .copied()
+            .ok_or_else(|| JitError::Unsupported(format!("local %{id} is not declared")))
+    }
+
+    /// Tests an arm against the value at `value`: continues in the block
+    /// where it matched (and its guard held); returns the block to try the
+    /// next arm in.
+    fn arm_test<T>(&mut self, arm: &Arm<T>, value: cranelift_codegen::ir::Value) -> Result<Block, JitError> {
+        let next = self.b.create_block();
+        if !arm.patterns.is_empty() {
+            let matched = self.b.create_block();
+            for pattern in &arm.patterns {
+                let constant = self.constant(pattern);
+                let same = self.helper(rt::mw_same as *const () as usize, &[value, constant]);
+                let try_next = self.b.create_block();
+                self.b.ins().brif(same, matched, &[], try_next, &[]);
+                self.b.switch_to_block(try_next);
+            }
+            self.b.ins().jump(next, &[]);
+            self.b.switch_to_block(matched);
+        }
+        if let Some(guard) = &arm.guard {
+            let holds = self.truth(guard)?;
+            let taken = self.b.create_block();
+            self.b.ins().brif(holds, taken, &[], next, &[]);
+            self.b.switch_to_block(taken);
+        }
+        Ok(next)
+    }
+
+    fn lower_loop(&mut self, lp: &Loop) -> Result<Operand, JitError> {
+        let mut source = self.expr(&lp.source)?;
+        // A list inside a record this body is still writing could be
+        // replaced under the loop: loop over a copy then.
+        if !source.owned && mentions(&lp.source, &self.mutated) {
+            source = self.materialize(source);
+        }
+        let len = self.helper(rt::mw_loop_len as *const () as usize, &[self.rt, source.ptr]);
+        let bad = self.b.ins().icmp_imm_s(IntCC::Equal, len, -1);
+        let fail = self.fail_block()?;
+        let start = self.b.create_block();
+        self.b.ins().brif(bad, fail, &[], start, &[]);
+        self.b.switch_to_block(start);
+
+        let index = self.next_loop as usize;
+        self.next_loop += 1;
+        let kind = match lp.fold {
+            Fold::Collect => fold::COLLECT,
+            Fold::Filter => fold::FILTER,
+            Fold::Sum { decimal: false } => fold::SUM_INT,
+            Fold::Sum { decimal: true } => fold::SUM_DEC,
+            Fold::Count => fold::COUNT,
+            Fold::Any => fold::ANY,
+            Fold::All => fold::ALL,
+            Fold::First => fold::FIRST,
+            Fold::Last => fold::LAST,
+            Fold::Min => fold::MIN,
+            Fold::Max => fold::MAX,
+            Fold::SortBy => fold::SORT_BY,
+            Fold::DistinctBy => fold::DISTINCT_BY,
+            Fold::GroupBy => fold::GROUP_BY,
+        };
+        let index_word = self.word(index);
+        let kind_word = self.word(kind);
+        self.helper(
+            rt::mw_fold_begin as *const () as usize,
+            &[self.folds, index_word, kind_word],
+        );
+        let out = self.new_slot();
+        let position_slot = lp.index.map(|_| self.new_slot());
+        let item_var = self.local(lp.item.0)?;
+        let index_var = lp.index.map(|id| self.local(id.0)).transpose()?;
+
+        let header = self.b.create_block();
+        let body_block = self.b.create_block();
+        let next = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.append_block_param(header, types::I64);
+        self.b.append_block_param(next, types::I64);
+        let zero = self.word(0);
+        self.b.ins().jump(header, &[zero.into()]);
+
+        self.b.switch_to_block(header);
+        let position = self.b.block_params(header)[0];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, position, len);
+        self.b.ins().brif(more, body_block, &[], exit, &[]);
+
+        self.b.switch_to_block(body_block);
+        let item = self.helper(rt::mw_list_get as *const () as usize, &[source.ptr, position]);
+        self.b.def_var(item_var, item);
+        if let (Some(slot), Some(var)) = (position_slot, index_var) {
+            self.helper(rt::mw_set_int as *const () as usize, &[slot, position]);
+            self.b.def_var(var, slot);
+        }
+        if let Some(filter) = &lp.filter {
+            let keep = self.truth(filter)?;
+            let kept = self.b.create_block();
+            self.b.ins().brif(keep, kept, &[], next, &[position.into()]);
+            self.b.switch_to_block(kept);
+        }
+        let body = match lp.fold {
+            // `where` keeps the element itself: no body to compute.
+            Fold::Filter => Operand {
+                ptr: item,
+                owned: false,
+            },
+            _ => self.expr(&lp.body)?,
+        };
+        let owned = self.flag(body.owned);
+        let status = self.helper(
+            rt::mw_fold_step as *const () as usize,
+            &[self.rt, self.folds, index_word, body.ptr, owned, item],
+        );
+        let stepped = self.b.create_block();
+        self.b.ins().brif(status, stepped, &[], next, &[position.into()]);
+        self.b.switch_to_block(stepped);
+        let stop = self.b.ins().icmp_imm_s(IntCC::Equal, status, rt::STOP as i64);
+        self.b.ins().brif(stop, exit, &[], fail, &[]);
+
+        self.b.switch_to_block(next);
+        let at = self.b.block_params(next)[0];
+        let following = self.b.ins().iadd_imm_s(at, 1);
+        self.b.ins().jump(header, &[following.into()]);
+
+        self.b.switch_to_block(exit);
+        let status = self.helper(
+            rt::mw_fold_end as *const () as usize,
+            &[self.rt, self.folds, index_word, out],
+        );
+        self.check(status)?;
+        Ok(Operand { ptr: out, owned: true })
+    }
+
+    // ------------------------------------------------------------ statements
+
+    fn stmts(&mut self, stmts: &[Stmt]) -> Result<(), JitError> {
+        for stmt in stmts {
+            self.stmt(stmt)?;
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) -> Result<(), JitError> {
+        match stmt {
+            Stmt::Let(id, value) => {
+                let var = self.local(id.0)?;
+                let mut bound = self.expr(value)?;
+                // A local gets its own copy when it will be written, or
+                // when the place it names may be written while it lives;
+                // otherwise it names the value where it is.
+                if !bound.owned && (self.mutated.contains(&id.0) || mentions(value, &self.mutated)) {
+                    bound = self.materialize(bound);
+                }
+                self.b.def_var(var, bound.ptr);
+            }
+            Stmt::SetSlot {
+                record,
+                field,
+                value,
+                check,
+            } => {
+                let var = self.local(record.0)?;
+                let record = self.b.use_var(var);
+                let value = self.expr(value)?;
+                let slot = self.word(field.slot as usize);
+                let owned = self.flag(value.owned);
+                let check = match check {
+                    Some(check) => self.shared.check(*check) + 1,
+                    None => 0,
+                };
+                let check = self.word(check);
+                let status = self.helper(
+                    rt::mw_set_slot as *const () as usize,
+                    &[self.rt, record, slot, value.ptr, owned, check],
+                );
+                self.check(status)?;
+            }
+            Stmt::If { cond, then, otherwise } => {
+                let cond = self.truth(cond)?;
+                let then_block = self.b.create_block();
+                let else_block = self.b.create_block();
+                let merge = self.b.create_block();
+                self.b.ins().brif(cond, then_block, &[], else_block, &[]);
+                self.b.switch_to_block(then_block);
+                self.stmts(then)?;
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(else_block);
+                self.stmts(otherwise)?;
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(merge);
+            }
+            Stmt::Match { scrutinee, arms } => {
+                let value = self.expr(scrutinee)?;
+                let merge = self.b.create_block();
+                for arm in arms {
+                    let next = self.arm_test(arm, value.ptr)?;
+                    self.stmts(&arm.body)?;
+                    self.b.ins().jump(merge, &[]);
+                    self.b.switch_to_block(next);
+                }
+                // No arm: no statement runs.
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(merge);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The locals whose records `SetSlot` writes, anywhere in `expr`.
+fn collect_mutated(expr: &Expr, out: &mut HashSet<u32>) {
+    visit(expr, &mut |stmt| {
+        if let Stmt::SetSlot { record, .. } = stmt {
+            out.insert(record.0);
+        }
+    });
+}
+
+/// Whether `expr` reads any of `locals`.
+fn mentions(expr: &Expr, locals: &HashSet<u32>) -> bool {
+    if locals.is_empty() {
+        return false;
+    }
+    let mut found = false;
+    visit_exprs(expr, &mut |e| {
+        if let Expr::Local(id) = e
+            && locals.contains(&id.0)
+        {
+            found = true;
+        }
+    });
+    found
+}
+
+/// Calls `f` once on every statement inside `expr`.
+fn visit(expr: &Expr, f: &mut dyn FnMut(&Stmt)) {
+    /// `stmt` and the statements of its branches (their expressions are
+    /// reached by the walk over expressions).
+    fn nested(stmt: &Stmt, f: &mut dyn FnMut(&Stmt)) {
+        f(stmt);
+        match stmt {
+            Stmt::If { then, otherwise, .. } => {
+                for inner in then.iter().chain(otherwise) {
+                    nested(inner, f);
+                }
+            }
+            Stmt::Match { arms, .. } => {
+                for inner in arms.iter().flat_map(|arm| &arm.body) {
+                    nested(inner, f);
+                }
+            }
+            Stmt::Let(..) | Stmt::SetSlot { .. } => {}
+        }
+    }
+    visit_exprs(expr, &mut |e| {
+        if let Expr::Block(list, _) = e {
+            for stmt in list {
+                nested(stmt, f);
+            }
+        }
+    });
+}
+
+/// Calls `f` on `expr` and every expression inside it, statements'
+/// expressions included.
+fn visit_exprs(expr: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(expr);
+    match expr {
+        Expr::Const(_) | Expr::Local(_) | Expr::Param(_) | Expr::NewRecord(..) => {}
+        Expr::Field(base, _) => visit_exprs(base, f),
+        Expr::Index(a, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Coalesce(a, b) => {
+            visit_exprs(a, f);
+            visit_exprs(b, f);
+        }
+        Expr::Lookup(_, key) => visit_exprs(key, f),
+        Expr::Call(_, args) | Expr::CallFn(_, args) | Expr::List(args) => {
+            for arg in args {
+                visit_exprs(arg, f);
+            }
+        }
+        Expr::Block(stmts, result) => {
+            for stmt in stmts {
+                stmt_exprs(stmt, f);
+            }
+            visit_exprs(result, f);
+        }
+        Expr::If(a, b, c) => {
+            visit_exprs(a, f);
+            visit_exprs(b, f);
+            visit_exprs(c, f);
+        }
+        Expr::Loop(lp) => {
+            visit_exprs(&lp.source, f);
+            if let Some(filter) = &lp.filter {
+                visit_exprs(filter, f);
+            }
+            visit_exprs(&lp.body, f);
+        }
+        Expr::Match(scrutinee, arms) => {
+            visit_exprs(scrutinee, f);
+            for arm in arms {
+                if let Some(guard) = &arm.guard {
+                    visit_exprs(guard, f);
+                }
+                visit_exprs(&arm.body, f);
+            }
+        }
+        Expr::Fail(message) => visit_exprs(message, f),
+    }
+}
+
+/// Calls `f` on the expressions of a statement (and inside them).
+fn stmt_exprs(stmt: &Stmt, f: &mut dyn FnMut(&Expr)) {
+    match stmt {
+        Stmt::Let(_, value) | Stmt::SetSlot { value, .. } => visit_exprs(value, f),
+        Stmt::If { cond, then, otherwise } => {
+            visit_exprs(cond, f);
+            for stmt in then.iter().chain(otherwise) {
+                stmt_exprs(stmt, f);
+            }
+        }
+        Stmt::Match { scrutinee, arms } => {
+            visit_exprs(scrutinee, f);
+            for arm in arms {
+                if let Some(guard) = &arm.guard {
+                    visit_exprs(guard, f);
+                }
+                for stmt in &arm.body {
+                    stmt_exprs(stmt, f);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,729 @@
+//! What compiled code calls: the run context ([`Rt`]), frames, the fold
+//! states of loops, and the `extern "C"` helpers.
+//!
+//! Every helper takes and returns machine words only (pointers and
+//! `usize`s), so one Cranelift signature per arity describes them all. A
+//! helper that can fail returns a status ([`OK`], [`FAILED`]) or a null
+//! pointer, after storing the [`EvalError`] in the context; compiled code
+//! then jumps to its exit and returns [`FAILED`] itself. Helpers never
+//! unwind into compiled code: each runs its body under `catch_unwind` and
+//! turns a panic into an internal error.
+//!
+//! The arithmetic, text, date and comparison work is not here: helpers
+//! unpack their arguments and call the very functions the interpreter uses
+//! (`interp::apply`, `interp::check_value`, `interp::compare`, [`Tables`]),
+//! so both engines agree at every limit.
+#![allow(unsafe_code)]
+
+use super::Compiled;
+use crate::interp::value::Value;
+use crate::interp::{EvalError, KeyText, Tables, apply, check_value, compare};
+use crate::mir::Op;
+use rust_decimal::Decimal;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// A helper or a compiled body succeeded.
+pub const OK: usize = 0;
+/// It failed; the error is in the context.
+pub const FAILED: usize = 1;
+/// A fold step says the loop is decided (`any`, `all`, `first`).
+pub const STOP: usize = 2;
+
+/// The entry of a compiled body: `(rt, slots, folds, out) -> status`.
+pub type BodyFn = unsafe extern "C" fn(*const Rt<'_>, *mut Value, *mut FoldState, *mut Value) -> usize;
+
+/// Nested `fn` calls deeper than this fail instead of exhausting the stack.
+pub const MAX_CALL_DEPTH: u32 = 200;
+
+/// One run's context, shared by every body the run enters.
+///
+/// `repr(C)`: compiled code loads [`Rt::params`] from offset 0.
+#[repr(C)]
+pub struct Rt<'a> {
+    /// The instance's params, in the module's order (read by compiled code
+    /// at `params + index * size_of::<Value>()`).
+    pub params: *const Value,
+    /// The compiled module.
+    pub compiled: &'a Compiled,
+    /// The tenant's tables.
+    pub tables: &'a Tables,
+    /// Why the run failed, set by the helper that failed.
+    pub error: RefCell<Option<EvalError>>,
+    /// How deep `fn` calls are nested.
+    pub depth: Cell<u32>,
+}
+
+impl Rt<'_> {
+    fn fail(&self, error: EvalError) -> usize {
+        *self.error.borrow_mut() = Some(error);
+        FAILED
+    }
+
+    fn internal(&self, message: impl Into<String>) -> usize {
+        self.fail(EvalError::Internal(message.into()))
+    }
+}
+
+/// What a loop has gathered so far, one per loop of a body.
+#[derive(Debug, Default)]
+pub enum FoldState {
+    /// Not in a loop.
+    #[default]
+    Idle,
+    /// `for` and `where`: the values or elements kept.
+    Collect(Vec<Value>),
+    /// `sum`: the total so far (none before the first element).
+    Sum(Option<Value>, bool),
+    /// `count`.
+    Count(i64),
+    /// `any`, `all`, `first`: decided with this value.
+    Decided(Value),
+    /// `any`, `all`, `first`: still open.
+    Open(u8),
+    /// `last`: the last element that held.
+    Last(Option<Value>),
+    /// `min`/`max`: the best so far; `true` for `min`.
+    Best(Option<Value>, bool),
+    /// `sort_by`: key and element.
+    Sort(Vec<(Value, Value)>),
+    /// `distinct_by`: keys seen, elements kept.
+    Distinct(HashSet<KeyText>, Vec<Value>),
+    /// `group_by`: groups in order of first sight and their index.
+    Group(Vec<(Value, Vec<Value>)>, HashMap<KeyText, usize>),
+}
+
+/// Fold codes compiled code passes to [`mw_fold_begin`].
+pub mod fold {
+    /// `for`.
+    pub const COLLECT: usize = 0;
+    /// `where`.
+    pub const FILTER: usize = 1;
+    /// `sum` over integers.
+    pub const SUM_INT: usize = 2;
+    /// `sum` over decimals.
+    pub const SUM_DEC: usize = 3;
+    /// `count`.
+    pub const COUNT: usize = 4;
+    /// `any`.
+    pub const ANY: usize = 5;
+    /// `all`.
+    pub const ALL: usize = 6;
+    /// `first`.
+    pub const FIRST: usize = 7;
+    /// `last`.
+    pub const LAST: usize = 8;
+    /// `min`.
+    pub const MIN: usize = 9;
+    /// `max`.
+    pub const MAX: usize = 10;
+    /// `sort_by`.
+    pub const SORT_BY: usize = 11;
+    /// `distinct_by`.
+    pub const DISTINCT_BY: usize = 12;
+    /// `group_by`.
+    pub const GROUP_BY: usize = 13;
+}
+
+/// A body's slots and fold states, reused across calls on one thread.
+#[derive(Default)]
+struct Frame {
+    slots: Vec<Value>,
+    folds: Vec<FoldState>,
+}
+
+thread_local! {
+    /// Frames not in use. A call takes one (its buffers keep their heap
+    /// addresses while compiled code points into them) and gives it back
+    /// emptied, so the steady state allocates no frames.
+    static POOL: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+}
+
+fn take_frame() -> Frame {
+    POOL.with(|pool| pool.try_borrow_mut().ok().and_then(|mut pool| pool.pop()))
+        .unwrap_or_default()
+}
+
+fn give_frame(mut frame: Frame) {
+    frame.slots.clear();
+    frame.folds.clear();
+    POOL.with(|pool| {
+        if let Ok(mut pool) = pool.try_borrow_mut()
+            && pool.len() < 64
+        {
+            pool.push(frame);
+        }
+    });
+}
+
+/// Runs body `id` with `args` in its first slots; its value goes to `out`.
+/// The arguments are handed back in `args` afterwards (taken, not copied,
+/// so a failed record can be replayed by the interpreter).
+pub fn call_body(rt: &Rt<'_>, id: usize, args: &mut [Value], out: &mut Value) -> usize {
+    let Some(body) = rt.compiled.bodies.get(id) else {
+        return rt.internal(format!("no compiled body #{id}"));
+    };
+    if rt.depth.get() >= MAX_CALL_DEPTH {
+        return rt.internal(format!("`fn` calls nest deeper than {MAX_CALL_DEPTH}"));
+    }
+    let mut frame = take_frame();
+    frame.slots.resize(body.slots.max(args.len()), Value::Absent);
+    frame.folds.resize_with(body.loops, FoldState::default);
+    for (slot, arg) in frame.slots.iter_mut().zip(args.iter_mut()) {
+        *slot = std::mem::take(arg);
+    }
+    rt.depth.set(rt.depth.get() + 1);
+    // SAFETY: `body.entry` was compiled for exactly this body, whose slots
+    // and fold states fit the buffers handed over (sized from the body's
+    // own counts above); `rt` and `out` are valid for the call, and the
+    // code memory lives as long as `rt.compiled`.
+    let status = unsafe { (body.entry)(rt, frame.slots.as_mut_ptr(), frame.folds.as_mut_ptr(), out) };
+    rt.depth.set(rt.depth.get() - 1);
+    for (arg, slot) in args.iter_mut().zip(frame.slots.iter_mut()) {
+        *arg = std::mem::take(slot);
+    }
+    give_frame(frame);
+    status
+}
+
+/// Runs `f` unless it panics, which becomes an internal error.
+fn guarded(rt: &Rt<'_>, f: impl FnOnce() -> usize) -> usize {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(status) => status,
+        Err(_) => rt.internal("a helper of compiled code panicked"),
+    }
+}
+
+/// Moves or copies `src` into `dst`.
+///
+/// # Safety
+/// `dst` and `src` point to live values; when `owned` is set, `src` is a
+/// slot of the running body that no one reads again before writing it.
+unsafe fn put(dst: *mut Value, src: *const Value, owned: usize) {
+    if std::ptr::eq(dst, src) {
+        return;
+    }
+    // SAFETY: the caller's contract.
+    unsafe {
+        *dst = if owned != 0 {
+            std::mem::take(&mut *(src as *mut Value))
+        } else {
+            (*src).clone()
+        };
+    }
+}
+
+/// The value of `src`, moved (from an owned slot) or copied.
+///
+/// # Safety
+/// As for [`put`].
+unsafe fn get(src: *const Value, owned: usize) -> Value {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if owned != 0 {
+            std::mem::take(&mut *(src as *mut Value))
+        } else {
+            (*src).clone()
+        }
+    }
+}
+
+static ABSENT: Value = Value::Absent;
+
+// ------------------------------------------------------------------ helpers
+//
+// SAFETY (for every helper below): compiled code passes `rt` as the live
+// context of the running call, value pointers that point to live values
+// (slots of a live frame, constants of the compiled module, params, or
+// values inside them), `out` pointers to slots of the running body, and
+// `argv` arrays of `argc` such pointers on its stack. Those are the
+// contracts the helpers rely on; the code generator upholds them.
+
+/// `base.field`: the slot's value, absent of absent, null on a non-record.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_field(rt: *const Rt<'_>, base: *const Value, slot: usize) -> *const Value {
+    // SAFETY: see the helpers' contract above.
+    let (rt, base) = unsafe { (&*rt, &*base) };
+    match base {
+        Value::Record(slots) => match slots.get(slot) {
+            Some(value) => value,
+            None => {
+                rt.internal("no such slot");
+                std::ptr::null()
+            }
+        },
+        Value::Absent => &ABSENT,
+        other => {
+            rt.internal(format!("field of a non-record {other}"));
+            std::ptr::null()
+        }
+    }
+}
+
+/// `list[index]`: the element, absent when out of range or of absent.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_index(rt: *const Rt<'_>, base: *const Value, index: *const Value) -> *const Value {
+    // SAFETY: see the helpers' contract above.
+    let (rt, base, index) = unsafe { (&*rt, &*base, &*index) };
+    match (base, index) {
+        (Value::List(items), Value::Int(i)) => usize::try_from(*i)
+            .ok()
+            .and_then(|i| items.get(i))
+            .map_or(&ABSENT as *const Value, |v| v as *const Value),
+        (Value::Absent, _) => &ABSENT,
+        _ => {
+            rt.internal("bad index");
+            std::ptr::null()
+        }
+    }
+}
+
+/// A typed operation (`ops[op]`) on `argc` arguments, through the
+/// interpreter's own [`apply`].
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_apply(
+    rt: *const Rt<'_>,
+    op: usize,
+    argv: *const *const Value,
+    argc: usize,
+    out: *mut Value,
+) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let rt = unsafe { &*rt };
+    guarded(rt, || {
+        let Some(op) = rt.compiled.ops.get(op).copied() else {
+            return rt.internal(format!("no operation #{op}"));
+        };
+        // SAFETY: `argv` holds `argc` live value pointers.
+        let args: &[*const Value] = unsafe { std::slice::from_raw_parts(argv, argc) };
+        let result = match args {
+            // The common arities without a heap-allocated argument list.
+            [a] => apply(op, &[unsafe { &**a }]),
+            [a, b] => apply(op, &[unsafe { &**a }, unsafe { &**b }]),
+            [a, b, c] => apply(op, &[unsafe { &**a }, unsafe { &**b }, unsafe { &**c }]),
+            many => {
+                let refs: Vec<&Value> = many.iter().map(|p| unsafe { &**p }).collect();
+                apply(op, &refs)
+            }
+        };
+        match result {
+            Ok(value) => {
+                // SAFETY: `out` is a slot of the running body.
+                unsafe { *out = value };
+                OK
+            }
+            Err(error) => rt.fail(error),
+        }
+    })
+}
+
+/// Calls body `id` (a `fn` of the module) with copies of the arguments.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_call(
+    rt: *const Rt<'_>,
+    id: usize,
+    argv: *const *const Value,
+    argc: usize,
+    out: *mut Value,
+) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let rt = unsafe { &*rt };
+    guarded(rt, || {
+        // SAFETY: `argv` holds `argc` live value pointers.
+        let pointers: &[*const Value] = unsafe { std::slice::from_raw_parts(argv, argc) };
+        let mut args: Vec<Value> = pointers.iter().map(|p| unsafe { (**p).clone() }).collect();
+        // SAFETY: `out` is a slot of the running body.
+        call_body(rt, id, &mut args, unsafe { &mut *out })
+    })
+}
+
+/// Looks `key` up in table `table`; an inline entry's body runs compiled.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_lookup(rt: *const Rt<'_>, table: usize, key: *const Value, out: *mut Value) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let (rt, key) = unsafe { (&*rt, &*key) };
+    guarded(rt, || {
+        // SAFETY: `out` is a slot of the running body.
+        let out = unsafe { &mut *out };
+        let found = match rt.tables.find(&rt.compiled.module, table as u32, key) {
+            Ok(found) => found,
+            Err(error) => return rt.fail(error),
+        };
+        let bodies = rt.compiled.tables.get(table);
+        let body = match found {
+            crate::interp::Found::Value(value) => {
+                *out = value.clone();
+                return OK;
+            }
+            crate::interp::Found::Absent => {
+                *out = Value::Absent;
+                return OK;
+            }
+            crate::interp::Found::Entry(position) => bodies.and_then(|t| t.entries.get(position)).copied(),
+            crate::interp::Found::Fallback => bodies.and_then(|t| t.fallback),
+        };
+        match body {
+            Some(id) => call_body(rt, id, &mut [], out),
+            None => rt.internal("unknown table entry"),
+        }
+    })
+}
+
+/// A new record of `slots` absent fields.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_new_record(out: *mut Value, slots: usize) -> usize {
+    // SAFETY: `out` is a slot of the running body.
+    unsafe { *out = Value::Record(vec![Value::Absent; slots]) };
+    OK
+}
+
+/// Sets field `slot` of the record at `record` (a record the running body
+/// built), after the field's check (`checks[check - 1]`, 0 for none).
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_set_slot(
+    rt: *const Rt<'_>,
+    record: *mut Value,
+    slot: usize,
+    value: *const Value,
+    owned: usize,
+    check: usize,
+) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let rt = unsafe { &*rt };
+    guarded(rt, || {
+        if let Some(check) = check.checked_sub(1) {
+            let Some(check) = rt.compiled.checks.get(check).copied() else {
+                return rt.internal(format!("no check #{check}"));
+            };
+            // SAFETY: `value` is live.
+            if let Err(error) = check_value(check, unsafe { &*value }) {
+                return rt.fail(error);
+            }
+        }
+        // SAFETY: `record` is a slot of the running body holding a record
+        // it built; `value` is live (and movable when `owned`).
+        match unsafe { &mut *record } {
+            Value::Record(slots) => {
+                if let Some(target) = slots.get_mut(slot) {
+                    *target = unsafe { get(value, owned) };
+                }
+                OK
+            }
+            _ => rt.internal("set a slot of a non-record"),
+        }
+    })
+}
+
+/// Writes `src` (moved when `owned`) to `dst`.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_assign(dst: *mut Value, src: *const Value, owned: usize) -> usize {
+    // SAFETY: see the helpers' contract above.
+    unsafe { put(dst, src, owned) };
+    OK
+}
+
+/// Writes `Int(n)` to `out`.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_set_int(out: *mut Value, n: usize) -> usize {
+    // SAFETY: `out` is a slot of the running body.
+    unsafe { *out = Value::Int(n as i64) };
+    OK
+}
+
+/// A new empty list with room for `capacity` values.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_list_new(out: *mut Value, capacity: usize) -> usize {
+    // SAFETY: `out` is a slot of the running body.
+    unsafe { *out = Value::List(Vec::with_capacity(capacity)) };
+    OK
+}
+
+/// Appends `value` (moved when `owned`) to the list at `list`.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_list_push(rt: *const Rt<'_>, list: *mut Value, value: *const Value, owned: usize) -> usize {
+    // SAFETY: see the helpers' contract above; `list` is a slot of the
+    // running body holding the list it is building.
+    let rt = unsafe { &*rt };
+    match unsafe { &mut *list } {
+        Value::List(items) => {
+            items.push(unsafe { get(value, owned) });
+            OK
+        }
+        _ => rt.internal("push to a non-list"),
+    }
+}
+
+/// How many elements a loop runs over: 0 for absent, `usize::MAX` (after
+/// recording the error) for a value that is not a list.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_loop_len(rt: *const Rt<'_>, list: *const Value) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let (rt, list) = unsafe { (&*rt, &*list) };
+    match list {
+        Value::List(items) => items.len(),
+        Value::Absent => 0,
+        other => {
+            rt.internal(format!("a loop over {other}"));
+            usize::MAX
+        }
+    }
+}
+
+/// Element `index` of the list at `list` (in range: the loop checked).
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_list_get(list: *const Value, index: usize) -> *const Value {
+    // SAFETY: see the helpers' contract above.
+    match unsafe { &*list } {
+        Value::List(items) => items.get(index).map_or(&ABSENT as *const Value, |v| v as *const Value),
+        _ => &ABSENT,
+    }
+}
+
+/// Whether `a` is the pattern `b` (the interpreter's `==` on arms).
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_same(a: *const Value, b: *const Value) -> usize {
+    // SAFETY: see the helpers' contract above.
+    usize::from(unsafe { *a == *b })
+}
+
+/// `fail(message)`: ends the record with the message.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_fail(rt: *const Rt<'_>, message: *const Value) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let (rt, message) = unsafe { (&*rt, &*message) };
+    match message {
+        Value::Text(text) => rt.fail(EvalError::Failed(text.clone())),
+        other => rt.fail(EvalError::Failed(other.to_string())),
+    }
+}
+
+/// A condition gave something other than a `Bool`.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_not_bool(rt: *const Rt<'_>, value: *const Value) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let (rt, value) = unsafe { (&*rt, &*value) };
+    rt.internal(format!("a condition gave {value}"))
+}
+
+/// No arm of a value `match` took the value.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_no_arm(rt: *const Rt<'_>, value: *const Value) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let (rt, value) = unsafe { (&*rt, &*value) };
+    rt.internal(format!("no match arm for {value}"))
+}
+
+/// Starts fold state `index` of the running body for fold `kind`.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_fold_begin(folds: *mut FoldState, index: usize, kind: usize) -> usize {
+    // SAFETY: `folds` has a state for every loop of the running body, and
+    // `index` is one of them (the code generator numbers them).
+    let state = unsafe { &mut *folds.add(index) };
+    *state = match kind {
+        fold::COLLECT | fold::FILTER => FoldState::Collect(Vec::new()),
+        fold::SUM_INT => FoldState::Sum(None, false),
+        fold::SUM_DEC => FoldState::Sum(None, true),
+        fold::COUNT => FoldState::Count(0),
+        fold::ANY | fold::ALL | fold::FIRST => FoldState::Open(kind as u8),
+        fold::LAST => FoldState::Last(None),
+        fold::MIN => FoldState::Best(None, true),
+        fold::MAX => FoldState::Best(None, false),
+        fold::SORT_BY => FoldState::Sort(Vec::new()),
+        fold::DISTINCT_BY => FoldState::Distinct(HashSet::new(), Vec::new()),
+        _ => FoldState::Group(Vec::new(), HashMap::new()),
+    };
+    OK
+}
+
+/// One kept element: `body` is the body's value (moved when `owned`),
+/// `item` the element. Returns [`OK`], [`STOP`] when the fold is decided,
+/// or [`FAILED`].
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_fold_step(
+    rt: *const Rt<'_>,
+    folds: *mut FoldState,
+    index: usize,
+    body: *const Value,
+    owned: usize,
+    item: *const Value,
+) -> usize {
+    // SAFETY: see the helpers' contract above and `mw_fold_begin`.
+    let (rt, state) = unsafe { (&*rt, &mut *folds.add(index)) };
+    let is_true = || matches!(unsafe { &*body }, Value::Bool(true));
+    guarded(rt, || {
+        match state {
+            FoldState::Collect(kept) => kept.push(unsafe { get(body, owned) }),
+            FoldState::Sum(total, _) => {
+                let value = unsafe { get(body, owned) };
+                *total = Some(match total.take() {
+                    None => value,
+                    Some(so_far) => {
+                        let op = if matches!(so_far, Value::Int(_)) {
+                            Op::IntAdd
+                        } else {
+                            Op::DecAdd
+                        };
+                        match apply(op, &[&so_far, &value]) {
+                            Ok(sum) => sum,
+                            Err(error) => return rt.fail(error),
+                        }
+                    }
+                });
+            }
+            FoldState::Count(count) => {
+                if is_true() {
+                    *count += 1;
+                }
+            }
+            FoldState::Open(kind) => {
+                let kind = usize::from(*kind);
+                let decided = match kind {
+                    fold::ANY => is_true().then_some(Value::Bool(true)),
+                    fold::ALL => (!is_true()).then_some(Value::Bool(false)),
+                    _ => is_true().then(|| unsafe { (*item).clone() }),
+                };
+                if let Some(value) = decided {
+                    *state = FoldState::Decided(value);
+                    return STOP;
+                }
+            }
+            FoldState::Decided(_) | FoldState::Idle => return rt.internal("a fold stepped after it ended"),
+            FoldState::Last(chosen) => {
+                if is_true() {
+                    *chosen = Some(unsafe { (*item).clone() });
+                }
+            }
+            FoldState::Best(best, min) => {
+                let value = unsafe { &*body };
+                let better = match best {
+                    None => true,
+                    Some(so_far) => match compare(value, so_far) {
+                        Ok(ordering) if *min => ordering.is_lt(),
+                        Ok(ordering) => ordering.is_gt(),
+                        Err(error) => return rt.fail(error),
+                    },
+                };
+                if better {
+                    *best = Some(unsafe { get(body, owned) });
+                }
+            }
+            FoldState::Sort(rows) => rows.push((unsafe { get(body, owned) }, unsafe { (*item).clone() })),
+            FoldState::Distinct(seen, kept) => {
+                if seen.insert(KeyText::of(unsafe { &*body })) {
+                    kept.push(unsafe { (*item).clone() });
+                }
+            }
+            FoldState::Group(groups, by_key) => {
+                let key = unsafe { &*body };
+                match by_key.entry(KeyText::of(key)) {
+                    std::collections::hash_map::Entry::Occupied(entry) => {
+                        if let Some((_, members)) = groups.get_mut(*entry.get()) {
+                            members.push(unsafe { (*item).clone() });
+                        }
+                    }
+                    std::collections::hash_map::Entry::Vacant(entry) => {
+                        entry.insert(groups.len());
+                        groups.push((unsafe { get(body, owned) }, vec![unsafe { (*item).clone() }]));
+                    }
+                }
+            }
+        }
+        OK
+    })
+}
+
+/// The fold's result, written to `out`.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_fold_end(rt: *const Rt<'_>, folds: *mut FoldState, index: usize, out: *mut Value) -> usize {
+    // SAFETY: see the helpers' contract above and `mw_fold_begin`.
+    let (rt, state, out) = unsafe { (&*rt, &mut *folds.add(index), &mut *out) };
+    guarded(rt, || {
+        *out = match std::mem::take(state) {
+            FoldState::Collect(kept) | FoldState::Distinct(_, kept) => Value::List(kept),
+            FoldState::Sum(total, decimal) => total.unwrap_or(if decimal {
+                Value::Decimal(Decimal::ZERO)
+            } else {
+                Value::Int(0)
+            }),
+            FoldState::Count(count) => Value::Int(count),
+            FoldState::Decided(value) => value,
+            FoldState::Open(kind) => match usize::from(kind) {
+                fold::ANY => Value::Bool(false),
+                fold::ALL => Value::Bool(true),
+                _ => Value::Absent,
+            },
+            FoldState::Last(chosen) => chosen.unwrap_or(Value::Absent),
+            FoldState::Best(best, _) => best.unwrap_or(Value::Absent),
+            FoldState::Sort(mut rows) => {
+                let mut failure = None;
+                rows.sort_by(|a, b| {
+                    compare(&a.0, &b.0).unwrap_or_else(|error| {
+                        failure.get_or_insert(error);
+                        std::cmp::Ordering::Equal
+                    })
+                });
+                if let Some(error) = failure {
+                    return rt.fail(error);
+                }
+                Value::List(rows.into_iter().map(|(_, item)| item).collect())
+            }
+            FoldState::Group(groups, _) => Value::List(
+                groups
+                    .into_iter()
+                    .map(|(key, members)| Value::Record(vec![key, Value::List(members)]))
+                    .collect(),
+            ),
+            FoldState::Idle => return rt.internal("a fold ended before it began"),
+        };
+        OK
+    })
+}
+
+/// The error a run stopped with.
+pub fn take_error(rt: &Rt<'_>) -> EvalError {
+    rt.error
+        .borrow_mut()
+        .take()
+        .unwrap_or_else(|| EvalError::Internal("compiled code failed without saying why".to_owned()))
+}
