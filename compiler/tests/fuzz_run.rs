@@ -11,76 +11,13 @@
 
 mod common;
 
-use common::{Examples, examples};
-use mapwright_compiler::interp::value::Value;
-use mapwright_compiler::program::{Framing, Program};
-use mapwright_compiler::resolve::Workspace;
+use mapwright_compiler::program::Framing;
 use mapwright_compiler::resolve::annotations::WireFormat;
 use mapwright_compiler::wire::json_in::DecodeOptions;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
-
-struct Case {
-    program: Program,
-    params: HashMap<String, Value>,
-    tables: HashMap<String, HashMap<String, Value>>,
-    seeds: Vec<Vec<u8>>,
-}
-
-fn toml_file(path: &Path) -> toml::Table {
-    std::fs::read_to_string(path)
-        .map(|text| text.parse().unwrap())
-        .unwrap_or_default()
-}
-
-/// Every example with its suite-level params and tables and its inputs.
-fn cases() -> Vec<Case> {
-    let mut out = Vec::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(examples()).unwrap().filter_map(|e| e.ok()).collect();
-    dirs.sort_by_key(|e| e.file_name());
-    for dir in dirs {
-        let name = dir.file_name().to_string_lossy().into_owned();
-        let map = dir.path().join(format!("{name}.map"));
-        let suite = dir.path().join(format!("{name}.tests"));
-        if !map.is_file() || !suite.is_dir() {
-            continue;
-        }
-        let mut workspace = Workspace::new(Examples(examples()));
-        let result = workspace.check(&name, std::fs::read(&map).unwrap(), Some(&format!("{name}.{name}")));
-        assert!(result.diagnostics.is_empty(), "{name}");
-        let module = result.module.unwrap();
-        let names = mapwright_compiler::program::mapping_names(&workspace, module);
-        let program = Program::new(&workspace, module, &names[0]).unwrap();
-        let mut seeds = Vec::new();
-        for case in std::fs::read_dir(&suite)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-        {
-            if let Ok(bytes) = std::fs::read(case.join("input.json")) {
-                seeds.push(bytes);
-            }
-        }
-        let params = program
-            .params_from_toml(&toml_file(&suite.join("params.toml")))
-            .unwrap();
-        let tables = program
-            .tables_from_toml(&toml_file(&suite.join("tables.toml")))
-            .unwrap();
-        out.push(Case {
-            program,
-            params,
-            tables,
-            seeds,
-        });
-    }
-    assert!(out.len() >= 5);
-    out
-}
 
 /// Replacement values for JSON-aware mutations.
 const VALUES: &[&str] = &[
@@ -171,7 +108,7 @@ fn running_mappings_never_panics() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5u64);
-    let cases = cases();
+    let cases = common::example_cases();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut runner = TestRunner::new(Config::default());
     let edits = proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), any::<u8>()), 1..8);

@@ -27,6 +27,10 @@ pub enum EvalError {
     /// A param has no value: neither given nor defaulted.
     #[error("param `{0}` has no value: give it in the tenant's params")]
     MissingParam(String),
+    /// `fn` calls (or table entries) nested deeper than
+    /// [`MAX_CALL_DEPTH`]: a recursive `fn` that does not stop soon enough.
+    #[error("`fn` calls nest deeper than {0}: a recursive fn must stop sooner")]
+    TooDeep(u32),
     /// A value of an unexpected shape reached an operation: a bug in the
     /// checker or the lowering, reported rather than panicking.
     #[error("internal error: {0}")]
@@ -48,6 +52,10 @@ pub struct Failure {
 }
 
 type Result<T> = std::result::Result<T, EvalError>;
+
+/// How deeply bodies (`fn` calls, table entries) may nest, in both engines.
+/// It bounds the stack a recursive `fn` can take.
+pub const MAX_CALL_DEPTH: u32 = 32;
 
 fn internal(message: impl Into<String>) -> EvalError {
     EvalError::Internal(message.into())
@@ -154,14 +162,16 @@ type Flow<'m, T> = std::result::Result<T, Unwind<'m>>;
 struct Frame<'m> {
     values: Vec<Value>,
     origins: Vec<Option<Src<'m>>>,
+    /// How many bodies are running, this one included.
+    depth: u32,
 }
 
 impl<'m> Frame<'m> {
-    fn new(mut values: Vec<Value>, origins: Vec<Option<Src<'m>>>, locals: usize) -> Frame<'m> {
+    fn new(mut values: Vec<Value>, origins: Vec<Option<Src<'m>>>, locals: usize, depth: u32) -> Frame<'m> {
         values.resize(locals.max(values.len()), Value::Absent);
         let mut origins = origins;
         origins.resize(values.len(), None);
-        Frame { values, origins }
+        Frame { values, origins, depth }
     }
 
     fn set(&mut self, index: u32, value: Value, origin: Option<Src<'m>>) {
@@ -286,7 +296,7 @@ impl<'m> Interpreter<'m> {
             let value = match (params.get(&param.name), &param.default) {
                 (Some(value), _) => value.clone(),
                 (None, Some(default)) => interpreter
-                    .eval_body(default, Vec::new(), Vec::new())
+                    .eval_body(default, Vec::new(), Vec::new(), 1)
                     .map_err(|unwind| unwind.error)?,
                 (None, None) => return Err(EvalError::MissingParam(param.name.clone())),
             };
@@ -331,7 +341,7 @@ impl<'m> Interpreter<'m> {
         } else {
             vec![Some(Src::Path(Rc::new(Path::Root)))]
         };
-        self.eval_body(&function.body, args, origins).map_err(|unwind| {
+        self.eval_body(&function.body, args, origins, 1).map_err(|unwind| {
             let target = (!unwind.target.is_empty()).then(|| {
                 let mut out = String::from("$");
                 for seg in unwind.target.iter().rev() {
@@ -363,8 +373,18 @@ impl<'m> Interpreter<'m> {
         self.params.get(index)
     }
 
-    fn eval_body(&self, body: &'m Body, args: Vec<Value>, origins: Vec<Option<Src<'m>>>) -> Flow<'m, Value> {
-        let mut frame = Frame::new(args, origins, body.locals.len());
+    /// Evaluates `body` as the `depth`-th body running (1 for the first).
+    fn eval_body(
+        &self,
+        body: &'m Body,
+        args: Vec<Value>,
+        origins: Vec<Option<Src<'m>>>,
+        depth: u32,
+    ) -> Flow<'m, Value> {
+        if depth > MAX_CALL_DEPTH {
+            return Err(EvalError::TooDeep(MAX_CALL_DEPTH).into());
+        }
+        let mut frame = Frame::new(args, origins, body.locals.len(), depth);
         self.eval(&body.expr, &mut frame)
     }
 
@@ -495,7 +515,7 @@ impl<'m> Interpreter<'m> {
             }
             Expr::Lookup(table, key) => {
                 let key = self.eval(key, frame)?;
-                self.lookup(*table, &key)?
+                self.lookup(*table, &key, frame.depth)?
             }
             Expr::Call(op, args) => {
                 let mut values = Vec::with_capacity(args.len());
@@ -526,7 +546,7 @@ impl<'m> Interpreter<'m> {
                     values.push(self.eval(arg, frame)?);
                     origins.push(self.origin(arg, frame));
                 }
-                self.eval_body(&function.body, values, origins)?
+                self.eval_body(&function.body, values, origins, frame.depth + 1)?
             }
             Expr::Block(stmts, result) => {
                 self.exec(stmts, frame)?;
@@ -658,7 +678,7 @@ impl<'m> Interpreter<'m> {
         Ok(())
     }
 
-    fn lookup(&self, table: u32, key: &Value) -> Flow<'m, Value> {
+    fn lookup(&self, table: u32, key: &Value, depth: u32) -> Flow<'m, Value> {
         let definition = self
             .module
             .tables
@@ -667,11 +687,11 @@ impl<'m> Interpreter<'m> {
         match self.tables.find(self.module, table, key)? {
             Found::Value(value) => Ok(value.clone()),
             Found::Entry(position) => match definition.entries.as_ref().and_then(|e| e.get(position)) {
-                Some((_, body)) => self.eval_body(body, Vec::new(), Vec::new()),
+                Some((_, body)) => self.eval_body(body, Vec::new(), Vec::new(), depth + 1),
                 None => Err(internal("unknown table entry").into()),
             },
             Found::Fallback => match &definition.fallback {
-                Some(fallback) => self.eval_body(fallback, Vec::new(), Vec::new()),
+                Some(fallback) => self.eval_body(fallback, Vec::new(), Vec::new(), depth + 1),
                 None => Ok(Value::Absent),
             },
             Found::Absent => Ok(Value::Absent),

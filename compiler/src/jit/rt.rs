@@ -34,8 +34,7 @@ pub const STOP: usize = 2;
 /// The entry of a compiled body: `(rt, slots, folds, out) -> status`.
 pub type BodyFn = unsafe extern "C" fn(*const Rt<'_>, *mut Value, *mut FoldState, *mut Value) -> usize;
 
-/// Nested `fn` calls deeper than this fail instead of exhausting the stack.
-pub const MAX_CALL_DEPTH: u32 = 200;
+use crate::interp::MAX_CALL_DEPTH;
 
 /// One run's context, shared by every body the run enters.
 ///
@@ -165,7 +164,7 @@ pub fn call_body(rt: &Rt<'_>, id: usize, args: &mut [Value], out: &mut Value) ->
         return rt.internal(format!("no compiled body #{id}"));
     };
     if rt.depth.get() >= MAX_CALL_DEPTH {
-        return rt.internal(format!("`fn` calls nest deeper than {MAX_CALL_DEPTH}"));
+        return rt.fail(EvalError::TooDeep(MAX_CALL_DEPTH));
     }
     let mut frame = take_frame();
     frame.slots.resize(body.slots.max(args.len()), Value::Absent);

@@ -415,10 +415,15 @@ impl<'a, L: ModuleLoader> Lowerer<'a, L> {
             ExprKind::Number(text) => Expr::Const(if text.contains('.') {
                 Value::Decimal(number::parse(text, '.').map_err(|_| unsupported("a number literal", expr.span))?)
             } else {
-                Value::Int(
-                    text.parse()
-                        .map_err(|_| unsupported("an integer beyond 64 bits", expr.span))?,
-                )
+                match text.parse() {
+                    Ok(n) => Value::Int(n),
+                    // A whole number where a decimal is expected may be
+                    // beyond 64 bits (up to 28 digits).
+                    Err(_) if self.is_decimal(expr) => Value::Decimal(
+                        number::parse(text, '.').map_err(|_| unsupported("a number literal", expr.span))?,
+                    ),
+                    Err(_) => return Err(unsupported("an integer beyond 64 bits", expr.span)),
+                }
             }),
             ExprKind::Bool(value) => Expr::Const(Value::Bool(*value)),
             ExprKind::None => Expr::Const(Value::Absent),

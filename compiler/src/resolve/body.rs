@@ -1190,6 +1190,13 @@ impl<'w, L: ModuleLoader> BodyChecker<'w, L> {
                     precision: None,
                     scale: Some(places.len() as u32),
                 }
+            } else if text.parse::<i64>().is_err() {
+                // A whole number beyond 64 bits is a decimal (exact up to
+                // 28 digits).
+                Ty::Decimal {
+                    precision: None,
+                    scale: Some(0),
+                }
             } else {
                 Ty::Int
             })),

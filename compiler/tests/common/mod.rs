@@ -238,3 +238,102 @@ impl ModuleLoader for Examples {
 pub fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }
+
+/// One mapping of the examples, ready to run with its suite's params and
+/// tables, and the inputs of its golden cases.
+pub struct ExampleCase {
+    /// `dir/file.map:mapping`.
+    pub name: String,
+    /// The prepared mapping.
+    pub program: mapwright_compiler::program::Program,
+    /// The suite-level `params.toml`.
+    pub params: HashMap<String, mapwright_compiler::interp::value::Value>,
+    /// The suite-level `tables.toml`.
+    pub tables: HashMap<String, HashMap<String, mapwright_compiler::interp::value::Value>>,
+    /// Every golden case's `input.json`.
+    pub seeds: Vec<Vec<u8>>,
+}
+
+fn toml_file(path: &Path) -> toml::Table {
+    std::fs::read_to_string(path)
+        .map(|text| text.parse().unwrap())
+        .unwrap_or_default()
+}
+
+/// Every mapping of every example `.map` file that has golden cases.
+pub fn example_cases() -> Vec<ExampleCase> {
+    use mapwright_compiler::program::{Program, mapping_names};
+    use mapwright_compiler::resolve::Workspace;
+    let mut out = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(examples()).unwrap().filter_map(|e| e.ok()).collect();
+    dirs.sort_by_key(|e| e.file_name());
+    for dir in dirs {
+        let dir_name = dir.file_name().to_string_lossy().into_owned();
+        let mut maps: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "map"))
+            .collect();
+        maps.sort();
+        for map in maps {
+            let stem = map.file_stem().unwrap().to_string_lossy().into_owned();
+            let suite = dir.path().join(format!("{stem}.tests"));
+            if !suite.is_dir() {
+                continue;
+            }
+            let mut workspace = Workspace::new(Examples(examples()));
+            let result = workspace.check(&stem, std::fs::read(&map).unwrap(), Some(&format!("{dir_name}.{stem}")));
+            assert!(result.diagnostics.is_empty(), "{}", map.display());
+            let module = result.module.unwrap();
+            let mut seeds = Vec::new();
+            for case in std::fs::read_dir(&suite)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+            {
+                if let Ok(bytes) = std::fs::read(case.join("input.json")) {
+                    seeds.push(bytes);
+                }
+            }
+            for mapping in mapping_names(&workspace, module) {
+                let program = Program::new(&workspace, module, &mapping).unwrap();
+                let params = program
+                    .params_from_toml(&toml_file(&suite.join("params.toml")))
+                    .unwrap();
+                let tables = program
+                    .tables_from_toml(&toml_file(&suite.join("tables.toml")))
+                    .unwrap();
+                out.push(ExampleCase {
+                    name: format!("{dir_name}/{stem}.map:{mapping}"),
+                    program,
+                    params,
+                    tables,
+                    seeds: seeds.clone(),
+                });
+            }
+        }
+    }
+    assert!(out.len() >= 5);
+    out
+}
+
+/// Sources by module path, over the embedded standard library.
+pub struct Memory(pub HashMap<String, String>);
+
+impl ModuleLoader for Memory {
+    fn load(&self, path: &str) -> LoadOutcome {
+        match self.0.get(path) {
+            Some(text) => LoadOutcome::Found(LoadedModule {
+                name: format!("{path}.schema"),
+                bytes: text.clone().into_bytes(),
+                origin: mapwright_compiler::source::Origin::User,
+            }),
+            None => mapwright_compiler::resolve::EmbeddedStdlib.load(path),
+        }
+    }
+
+    fn module_paths(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+}

@@ -1,0 +1,223 @@
+//! The JIT on its own terms: every example compiles; compiled instances are
+//! `Send + Sync` and agree across threads; limits (recursion depth, numbers
+//! beyond 64 bits, adversarial inputs) behave exactly as in the
+//! interpreter; a failed run leaves nothing behind that spoils the next.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
+
+mod common;
+
+use common::Memory;
+use mapwright_compiler::interp::{EvalError, MAX_CALL_DEPTH};
+use mapwright_compiler::jit::{self, Instance};
+use mapwright_compiler::program::{Engine, Evaluator, Framing, Program};
+use mapwright_compiler::resolve::Workspace;
+use mapwright_compiler::wire::json_in::DecodeOptions;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const OUT: &str = "schema fixture.out\nformat json\n\nrecord Out {\n  n: Int?\n  d: Decimal?\n  s: String?\n}\n";
+
+/// A program from a mapping over `canonical.invoice.Invoice` into
+/// `fixture.out.Out`.
+fn program(source: &str) -> Program {
+    let mut workspace = Workspace::new(Memory(HashMap::from([("fixture.out".to_owned(), OUT.to_owned())])));
+    let full = format!("use canonical.invoice.Invoice\nuse fixture.out.Out\n\n{source}");
+    let result = workspace.check("fixture.map", full.into_bytes(), Some("fixture"));
+    assert!(
+        result.diagnostics.is_empty(),
+        "{:?}",
+        result.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+    Program::new(&workspace, result.module.unwrap(), "m").unwrap()
+}
+
+/// A canonical invoice event with `lines` lines.
+fn invoice(lines: usize) -> Vec<u8> {
+    let line = r#"{"sku":"A","description":"Consulting","quantity":1,"uom":"EA","unit_price":10,"net_amount":10,"tax":{"category":"standard","rate":19}}"#;
+    let lines = vec![line; lines].join(",");
+    format!(
+        r#"{{"id":"inv-1","number":"2025-001","issued_on":"2025-03-01","currency":"EUR","supplier":{{"id":"SUP-1","name":"Acme","country":"DE"}},"customer":{{"id":"C-1","name":"Buyer","country":"DE"}},"lines":[{lines}],"totals":{{"line_net":10,"tax":1.9,"tax_exclusive":10,"tax_inclusive":11.9,"payable":11.9}}}}"#
+    )
+    .into_bytes()
+}
+
+/// Runs `input` on both engines: they must agree; the JIT's result.
+fn both(program: &Program, input: &[u8]) -> Result<String, Vec<String>> {
+    let mut results = Vec::new();
+    for engine in [Engine::Interp, Engine::Jit] {
+        let evaluator = program.evaluator(engine, &HashMap::new(), HashMap::new()).unwrap();
+        let mut out = Vec::new();
+        let result = program
+            .run_event(&evaluator, input, DecodeOptions::default(), Framing::File, &mut out)
+            .map(|()| String::from_utf8(out).unwrap())
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>());
+        results.push(result);
+    }
+    assert_eq!(results[0], results[1], "the engines disagree");
+    results.pop().unwrap()
+}
+
+#[test]
+fn every_example_mapping_compiles() {
+    for case in common::example_cases() {
+        let compiled = case.program.compiled().unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert!(compiled.bodies.len() >= compiled.module.functions.len());
+        eprintln!(
+            "{}: {} bodies compiled in {:?}",
+            case.name,
+            compiled.bodies.len(),
+            compiled.compile_time
+        );
+    }
+}
+
+#[test]
+fn recursion_stops_at_the_same_depth_on_both_engines() {
+    let program = program(
+        "fn depth(n: Int) -> Int {\n  if n <= 0 { 0 } else { depth(n - 1) + 1 }\n}\n\n\
+         mapping m(inv: Invoice) -> Out {\n  n = depth(length(inv.lines))\n}\n",
+    );
+    assert_eq!(both(&program, &invoice(3)).unwrap(), r#"{"n":3}"#);
+    // The mapping is the first body; `depth(n)` runs n + 1 more.
+    let deepest = MAX_CALL_DEPTH as usize - 2;
+    assert_eq!(
+        both(&program, &invoice(deepest)).unwrap(),
+        format!(r#"{{"n":{deepest}}}"#)
+    );
+    let errors = both(&program, &invoice(deepest + 1)).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].ends_with(&EvalError::TooDeep(MAX_CALL_DEPTH).to_string()),
+        "{errors:?}"
+    );
+    assert!(errors[0].starts_with("$.lines → $.n:"), "{errors:?}");
+}
+
+#[test]
+fn a_whole_number_beyond_64_bits_is_an_exact_decimal() {
+    let program = program(
+        "param big: Decimal = 79228162514264337593543950335\n\n\
+         mapping m(inv: Invoice) -> Out {\n  d = big - 79228162514264337593543950334\n  s = text(big)\n}\n",
+    );
+    assert_eq!(
+        both(&program, &invoice(1)).unwrap(),
+        r#"{"d":1,"s":"79228162514264337593543950335"}"#
+    );
+}
+
+#[test]
+fn decimal_limits_fail_alike() {
+    let program = program(
+        "mapping m(inv: Invoice) -> Out {\n  d = sum(inv.lines, l => l.net_amount) * 79228162514264337593543950335\n}\n",
+    );
+    let errors = both(&program, &invoice(2)).unwrap_err();
+    assert!(errors[0].contains("overflows"), "{errors:?}");
+    assert!(errors[0].contains("→ $.d"), "{errors:?}");
+}
+
+#[test]
+fn compiled_instances_are_shared_by_threads_and_agree() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<jit::Compiled>();
+    send_sync::<Instance>();
+    send_sync::<Evaluator<'static>>();
+    send_sync::<Program>();
+
+    let program = program(
+        "mapping m(inv: Invoice) -> Out {\n  n = count(inv.lines, l => l.quantity > 0)\n  \
+         d = round(sum(inv.lines, l => l.net_amount * 1.19), 2)\n  s = join(for l in inv.lines { l.sku }, \"-\")\n}\n",
+    );
+    let compiled = program.compiled().unwrap();
+    let instance = Arc::new(Instance::new(compiled, &HashMap::new(), HashMap::new()).unwrap());
+    let evaluator = Evaluator::Jit(instance);
+    let expected: Vec<Vec<u8>> = (0..40)
+        .map(|lines| {
+            let mut out = Vec::new();
+            program
+                .run_event(
+                    &evaluator,
+                    &invoice(lines),
+                    DecodeOptions::default(),
+                    Framing::File,
+                    &mut out,
+                )
+                .unwrap();
+            out
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for (lines, want) in expected.iter().enumerate().rev() {
+                    let mut out = Vec::new();
+                    program
+                        .run_event(
+                            &evaluator,
+                            &invoice(lines),
+                            DecodeOptions::default(),
+                            Framing::File,
+                            &mut out,
+                        )
+                        .unwrap();
+                    assert_eq!(&out, want);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_failed_run_leaves_the_next_one_clean() {
+    let program = program(
+        "mapping m(inv: Invoice) -> Out {\n  let total = sum(inv.lines, l => l.net_amount)\n  \
+         s = if total > 25 { required(inv.notes, \"notes are needed above 25\") } else { \"fine\" }\n  d = total\n}\n",
+    );
+    for _ in 0..3 {
+        let errors = both(&program, &invoice(3)).unwrap_err();
+        assert_eq!(errors, vec!["$.notes → $.s: notes are needed above 25".to_owned()]);
+        assert_eq!(both(&program, &invoice(2)).unwrap(), r#"{"d":20,"s":"fine"}"#);
+    }
+}
+
+#[test]
+fn adversarial_inputs_give_the_same_answers() {
+    let program = program(
+        "mapping m(inv: Invoice) -> Out {\n  s = upper(inv.number)\n  n = length(inv.lines)\n  \
+         d = sum(inv.lines, l => l.net_amount)\n}\n",
+    );
+    let huge = "x".repeat(4 << 20);
+    let cases: Vec<Vec<u8>> = vec![
+        String::from_utf8(invoice(1))
+            .unwrap()
+            .replace("2025-001", &huge)
+            .into_bytes(),
+        invoice(2000),
+        String::from_utf8(invoice(2))
+            .unwrap()
+            .replace("\"net_amount\":10", "\"net_amount\":79228162514264337593543950335")
+            .into_bytes(),
+        invoice(1)[..100].to_vec(),
+        {
+            let mut bytes = invoice(1);
+            bytes[40] = 0xff;
+            bytes
+        },
+        format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(),
+        Vec::new(),
+    ];
+    for input in cases {
+        // Agreement is the assertion; the answers may be values or errors.
+        let _ = both(&program, &input);
+    }
+}
+
+#[test]
+fn the_jit_reports_what_it_cannot_compile_instead_of_running_something_else() {
+    // A MIR module that refers to a param that does not exist: a lowering
+    // bug the JIT refuses loudly.
+    let mut module = program("mapping m(inv: Invoice) -> Out {\n  n = 1\n}\n").mir.clone();
+    module.functions[0].body.expr = mapwright_compiler::mir::Expr::Param(7);
+    let error = jit::compile(&module).unwrap_err();
+    assert!(error.to_string().contains("param #7 does not exist"), "{error}");
+}
