@@ -5,8 +5,10 @@
 //! demo and tests ([`sim`]). What is configured but not built (non-HTTP
 //! endpoints) says so instead of pretending.
 //!
-//! Mappings run through the compiler library's [`Program`](mapwright_compiler::program::Program):
-//! the reference interpreter now, the JIT when it lands.
+//! Mappings run through the compiler library's [`Program`](mapwright_compiler::program::Program),
+//! on the JIT by default (one compiled instance per route, shared by every
+//! delivery), or on the reference interpreter for a route that says
+//! `engine = "interp"`.
 
 pub mod config;
 pub mod crash;

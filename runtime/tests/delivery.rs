@@ -646,3 +646,48 @@ name_template = "PO_{{event.number}}.csv"
     assert!(dead[0].reason.contains("already exists with other content"), "{dead:?}");
     assert_eq!(std::fs::read(drop_dir.join("PO_PR-2025-0311.csv")).unwrap(), first);
 }
+
+/// Routes run on the JIT unless they say `engine = "interp"`; both deliver
+/// the same document, and an unknown engine is a configuration error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_runs_on_the_engine_it_names() {
+    use mapwright_compiler::program::Engine;
+    let sim = SimErp::new(Some(sap_invoice_shapes()), 0, 0);
+    let url = sim.start().await.unwrap();
+    let dir = temp_dir("engine");
+    tenant(&dir, "acme", &url, "");
+    let file = dir.join("tenants/acme.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let config = load_dir(&dir.join("tenants"), None).unwrap();
+    let route = &config.tenants["acme"].routes[0];
+    assert_eq!(route.engine, Engine::Jit);
+    assert!(route.instance.is_some(), "a JIT route shares one compiled instance");
+
+    std::fs::write(
+        &file,
+        text.replace("endpoint = \"sap\"\n", "endpoint = \"sap\"\nengine = \"interp\"\n"),
+    )
+    .unwrap();
+    let config = load_dir(&dir.join("tenants"), None).unwrap();
+    assert_eq!(config.tenants["acme"].routes[0].engine, Engine::Interp);
+    assert!(config.tenants["acme"].routes[0].instance.is_none());
+    let setup = start(&dir);
+    let id = accept(&setup, "acme", "interp-1", invoice(1, "SUP-DE-001")).await;
+    drain(&setup, 10).await;
+    let event = setup.store.event("acme", &id).await.unwrap().unwrap();
+    assert_eq!(event.deliveries.len(), 1);
+    assert_eq!(sim.documents(), 1);
+
+    std::fs::write(
+        &file,
+        text.replace("endpoint = \"sap\"\n", "endpoint = \"sap\"\nengine = \"fast\"\n"),
+    )
+    .unwrap();
+    let errors = load_dir(&dir.join("tenants"), None).err().unwrap();
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("routes[0].engine: \"fast\" is not an engine"),
+        "{errors:?}"
+    );
+}
