@@ -357,7 +357,10 @@ fn bench(c: &mut Criterion) {
     assert_eq!(failed_a, failed_j);
     assert!(a == b, "the interpreter and the hand-written mapping disagree");
     assert!(a == j, "the interpreter and the JIT disagree");
-    assert!(mapped_parallel(&program, &jit, &input, 2) == j, "two threads change the output");
+    assert!(
+        mapped_parallel(&program, &jit, &input, 2) == j,
+        "two threads change the output"
+    );
     eprintln!(
         "{RECORDS} invoices, {:.1} MB in, {:.1} MB out, {failed_a} rejected by all",
         input.len() as f64 / 1e6,
@@ -423,10 +426,18 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(RECORDS as u64));
     group.bench_function("jit", |bench| {
-        bench.iter_batched(|| events.clone(), |events| transform(&jit, events), BatchSize::PerIteration)
+        bench.iter_batched(
+            || events.clone(),
+            |events| transform(&jit, events),
+            BatchSize::PerIteration,
+        )
     });
     group.bench_function("interpreter", |bench| {
-        bench.iter_batched(|| events.clone(), |events| transform(&interp, events), BatchSize::PerIteration)
+        bench.iter_batched(
+            || events.clone(),
+            |events| transform(&interp, events),
+            BatchSize::PerIteration,
+        )
     });
     group.finish();
 

@@ -1,7 +1,7 @@
 //! Lowering one MIR body to Cranelift IR.
 //!
 //! Every expression becomes a pointer to the [`Value`] it gives
-//! ([`Operand`]): a place (a local, a param, a field or element of one, a
+//! (`Operand`): a place (a local, a param, a field or element of one, a
 //! constant) is its address, with no copy; a computed value is written to a
 //! slot of the body's frame reserved for that expression alone, and its
 //! address is flagged `owned` so the consumer may move the value out
