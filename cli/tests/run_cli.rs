@@ -393,3 +393,54 @@ fn soap_envelopes_are_for_xml_targets_only() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("--soap-envelope applies to XML targets only"));
 }
+
+#[test]
+fn the_engine_and_the_number_of_jobs_change_nothing_that_is_written() {
+    let dir = examples();
+    // Good and bad records mixed, across several batches (256 records
+    // per thread and batch).
+    let good = good_invoice().to_string();
+    let mut bad = good_invoice();
+    bad["issued_on"] = "2026-02-30".into();
+    let bad = bad.to_string();
+    let mut sap_input = String::new();
+    for index in 0..1_300 {
+        sap_input.push_str(match index % 7 {
+            0 => &bad,
+            3 => "{\"id\": 1}",
+            _ => &good,
+        });
+        sap_input.push('\n');
+    }
+    // The CSV stream's header must come before the first row written, even
+    // when the first records fail.
+    let requisitions = std::fs::read_to_string(dir.join("procurement/requisitions.jsonl")).unwrap();
+    let mut csv_input = String::from("{\"broken\": \n");
+    for _ in 0..300 {
+        csv_input.push_str(&requisitions);
+    }
+    let csv = [
+        "run",
+        "requisition_to_csv/requisition_to_csv.map",
+        "--tables",
+        "procurement/tenants/initech_legacy/tables.toml",
+    ];
+    for (args, input) in [(SAP, sap_input.as_bytes()), (&csv[..], csv_input.as_bytes())] {
+        let run = |extra: &[&str]| {
+            let mut all = args.to_vec();
+            all.extend_from_slice(extra);
+            let output = mapc(&all, &dir, Some(input));
+            (output.status.code(), text(&output.stdout), text(&output.stderr))
+        };
+        let reference = run(&["--engine", "interp"]);
+        assert_eq!(reference.0, Some(1), "{}", &reference.2[..reference.2.len().min(2000)]);
+        assert!(reference.1.lines().count() > 100);
+        for extra in [
+            &["--engine", "jit"][..],
+            &["--jobs", "3"],
+            &["--engine", "interp", "--jobs", "2"],
+        ] {
+            assert!(run(extra) == reference, "{args:?} {extra:?} writes something else");
+        }
+    }
+}

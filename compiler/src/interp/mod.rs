@@ -887,16 +887,7 @@ impl<'m> Interpreter<'m> {
                     .enumerate()
                     .map(|(i, (key, item))| (key, item, if complete { kept_origins.get(i).cloned() } else { None }))
                     .collect();
-                let mut failure = None;
-                rows.sort_by(|a, b| {
-                    compare(&a.0, &b.0).unwrap_or_else(|error| {
-                        failure.get_or_insert(error);
-                        std::cmp::Ordering::Equal
-                    })
-                });
-                if let Some(error) = failure {
-                    return Err(error.into());
-                }
+                sort_by_key(&mut rows, |row| &row.0)?;
                 let mut origins = Vec::with_capacity(rows.len());
                 let mut values = Vec::with_capacity(rows.len());
                 for (_, item, origin) in rows {
@@ -980,6 +971,22 @@ pub fn key_text(key: &Value) -> String {
     match key {
         Value::Text(text) => text.clone(),
         other => other.to_string(),
+    }
+}
+
+/// Sorts `rows` stably by the value `key` gives (`sort_by`); the first
+/// pair that cannot be ordered is the error. Both engines sort with it.
+pub(crate) fn sort_by_key<T>(rows: &mut [T], key: impl Fn(&T) -> &Value) -> Result<()> {
+    let mut failure = None;
+    rows.sort_by(|a, b| {
+        compare(key(a), key(b)).unwrap_or_else(|error| {
+            failure.get_or_insert(error);
+            std::cmp::Ordering::Equal
+        })
+    });
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
 }
 

@@ -17,7 +17,7 @@
 
 use super::Compiled;
 use crate::interp::value::Value;
-use crate::interp::{EvalError, KeyText, Tables, apply, check_value, compare};
+use crate::interp::{EvalError, KeyText, Tables, apply, check_value, compare, sort_by_key};
 use crate::mir::Op;
 use rust_decimal::Decimal;
 use std::cell::{Cell, RefCell};
@@ -695,14 +695,7 @@ pub unsafe extern "C" fn mw_fold_end(rt: *const Rt<'_>, folds: *mut FoldState, i
             FoldState::Last(chosen) => chosen.unwrap_or(Value::Absent),
             FoldState::Best(best, _) => best.unwrap_or(Value::Absent),
             FoldState::Sort(mut rows) => {
-                let mut failure = None;
-                rows.sort_by(|a, b| {
-                    compare(&a.0, &b.0).unwrap_or_else(|error| {
-                        failure.get_or_insert(error);
-                        std::cmp::Ordering::Equal
-                    })
-                });
-                if let Some(error) = failure {
+                if let Err(error) = sort_by_key(&mut rows, |row| &row.0) {
                     return rt.fail(error);
                 }
                 Value::List(rows.into_iter().map(|(_, item)| item).collect())
