@@ -321,7 +321,9 @@ fn map_batch(
             .iter()
             .map(|line| match line {
                 Line::Record(record) => {
-                    let mut out = Vec::new();
+                    // Payloads are about as long as their events: one
+                    // allocation instead of a string of regrowths.
+                    let mut out = Vec::with_capacity(record.len() + record.len() / 4 + 64);
                     program
                         .run_event(evaluator, record, options, framing, &mut out)
                         .map(|()| out)
@@ -428,7 +430,7 @@ fn read_record(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std:
         if available.is_empty() {
             return Ok((bytes_read > 0).then_some(Record { bytes_read, complete }));
         }
-        let (chunk, found_newline) = match available.iter().position(|b| *b == b'\n') {
+        let (chunk, found_newline) = match memchr::memchr(b'\n', available) {
             Some(index) => (index, true),
             None => (available.len(), false),
         };

@@ -221,3 +221,33 @@ fn the_jit_reports_what_it_cannot_compile_instead_of_running_something_else() {
     let error = jit::compile(&module).unwrap_err();
     assert!(error.to_string().contains("param #7 does not exist"), "{error}");
 }
+
+#[test]
+fn a_default_that_reads_a_later_param_fails_alike_and_reads_nothing_out_of_bounds() {
+    for source in [
+        "param a: String = b\nparam b: String = \"x\"\n\nmapping m(inv: Invoice) -> Out {\n  s = a\n}\n",
+        "param a: String = later()\nparam b: String = \"x\"\n\nfn later() -> String {\n  b\n}\n\n\
+         mapping m(inv: Invoice) -> Out {\n  s = a\n}\n",
+    ] {
+        let program = program(source);
+        let errors: Vec<String> = [Engine::Interp, Engine::Jit]
+            .into_iter()
+            .map(
+                |engine| match program.evaluator(engine, &HashMap::new(), HashMap::new()) {
+                    Ok(_) => panic!("{engine}: the default should fail"),
+                    Err(error) => error.to_string(),
+                },
+            )
+            .collect();
+        assert_eq!(errors[0], errors[1]);
+        assert_eq!(errors[0], "internal error: unknown local or param");
+        // Given a value, the later param is not needed by the default.
+        let params = HashMap::from([(
+            "a".to_owned(),
+            mapwright_compiler::interp::value::Value::Text("given".into()),
+        )]);
+        for engine in [Engine::Interp, Engine::Jit] {
+            assert!(program.evaluator(engine, &params, HashMap::new()).is_ok());
+        }
+    }
+}

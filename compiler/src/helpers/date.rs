@@ -168,6 +168,14 @@ fn read(text: &str, pattern_text: &str, what: &str) -> Result<Fields> {
 /// Reads a date: `YYYY-MM-DD`, or the given pattern. Impossible dates such
 /// as 2026-02-30 are errors.
 pub fn parse_date(text: &str, pattern_text: Option<&str>) -> Result<Date> {
+    // The common case, `yyyy-MM-dd` written in full and valid, without
+    // reading the pattern; anything else (and every error) takes the
+    // general path below.
+    if pattern_text.is_none()
+        && let Some(date) = iso_date(text)
+    {
+        return Ok(date);
+    }
     let pattern_text = pattern_text.unwrap_or("yyyy-MM-dd");
     let fields = read(text, pattern_text, "date")?;
     Date::new(fields.year, fields.month, fields.day).map_err(|error| HelperError::NotADate {
@@ -175,6 +183,21 @@ pub fn parse_date(text: &str, pattern_text: Option<&str>) -> Result<Date> {
         what: format!("date ({pattern_text})"),
         reason: error.to_string(),
     })
+}
+
+/// `yyyy-MM-dd` with every digit present, when it is a real date.
+fn iso_date(text: &str) -> Option<Date> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        bytes[range]
+            .iter()
+            .try_fold(0i16, |n, b| b.is_ascii_digit().then(|| n * 10 + i16::from(b - b'0')))
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    Date::new(year, i8::try_from(month).ok()?, i8::try_from(day).ok()?).ok()
 }
 
 /// Reads a date-time: RFC 3339 (`2025-03-01T10:00:00Z`,
@@ -349,6 +372,22 @@ pub fn end_of_month(date: Date) -> Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shortcut for `yyyy-MM-dd` gives what the general reader
+        /// gives, errors included.
+        #[test]
+        fn the_iso_shortcut_agrees_with_the_pattern_reader(text in "[0-9]{0,5}-?[0-9]{1,2}-?[0-9x]{1,3}") {
+            prop_assert_eq!(parse_date(&text, None), parse_date(&text, Some("yyyy-MM-dd")));
+        }
+
+        #[test]
+        fn real_and_impossible_dates_agree(y in 0i32..10_000, m in 0u32..14, d in 0u32..33) {
+            let text = format!("{y:04}-{m:02}-{d:02}");
+            prop_assert_eq!(parse_date(&text, None), parse_date(&text, Some("yyyy-MM-dd")));
+        }
+    }
 
     #[test]
     fn rfc3339_keeps_fractions_and_offsets() {

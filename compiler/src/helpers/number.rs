@@ -195,16 +195,20 @@ pub fn parse(text: &str, separator: char) -> Result<Decimal> {
     if places > MAX_SCALE as usize {
         return Err(not_a_number("more than 28 decimal places"));
     }
-    let digits = format!("{whole}{}", fraction.unwrap_or(""));
-    let digits = digits.trim_start_matches('0');
-    let mantissa: i128 = if digits.is_empty() {
-        0
-    } else {
-        if digits.len() > 29 {
+    // The digits before and after the separator as one number, leading
+    // zeros aside; at most 29 significant digits (an i128 holds 38).
+    let mut mantissa: i128 = 0;
+    let mut significant = 0usize;
+    for b in whole.bytes().chain(fraction.unwrap_or("").bytes()) {
+        if significant == 0 && b == b'0' {
+            continue;
+        }
+        significant += 1;
+        if significant > 29 {
             return Err(not_a_number("beyond the decimal range (28 significant digits)"));
         }
-        digits.parse().map_err(|_| not_a_number("beyond the decimal range"))?
-    };
+        mantissa = mantissa * 10 + i128::from(b - b'0');
+    }
     let mantissa = if negative { -mantissa } else { mantissa };
     Decimal::try_from_i128_with_scale(mantissa, places as u32).map_err(|_| not_a_number("beyond the decimal range"))
 }
@@ -267,7 +271,55 @@ pub fn check_precision(value: Decimal, precision: u32, scale: u32) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::str::FromStr;
+
+    /// The way `parse` read digits before it stopped allocating: the
+    /// digits joined into a string, leading zeros trimmed, parsed.
+    fn parse_by_string(text: &str, separator: char) -> Result<Decimal> {
+        let not_a_number = |reason: &str| HelperError::NotANumber {
+            text: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+        let negative = text.starts_with('-');
+        let (whole, fraction) = match body.split_once(separator) {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (body, None),
+        };
+        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(not_a_number("expected digits before the decimal separator"));
+        }
+        if let Some(fraction) = fraction
+            && (fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(not_a_number("expected digits after the decimal separator"));
+        }
+        let places = fraction.map_or(0, str::len);
+        if places > MAX_SCALE as usize {
+            return Err(not_a_number("more than 28 decimal places"));
+        }
+        let digits = format!("{whole}{}", fraction.unwrap_or(""));
+        let digits = digits.trim_start_matches('0');
+        let mantissa: i128 = if digits.is_empty() {
+            0
+        } else {
+            if digits.len() > 29 {
+                return Err(not_a_number("beyond the decimal range (28 significant digits)"));
+            }
+            digits.parse().map_err(|_| not_a_number("beyond the decimal range"))?
+        };
+        let mantissa = if negative { -mantissa } else { mantissa };
+        Decimal::try_from_i128_with_scale(mantissa, places as u32).map_err(|_| not_a_number("beyond the decimal range"))
+    }
+
+    proptest! {
+        #[test]
+        fn parse_reads_digits_as_the_string_version_did(text in "[-+]?0{0,3}[0-9]{0,32}([.,][0-9]{0,30})?") {
+            prop_assert_eq!(parse(&text, '.'), parse_by_string(&text, '.'));
+            prop_assert_eq!(parse(&text, ','), parse_by_string(&text, ','));
+        }
+    }
 
     fn d(text: &str) -> Decimal {
         Decimal::from_str(text).unwrap()

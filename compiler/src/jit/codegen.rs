@@ -295,6 +295,21 @@ impl<'s, 'f> Lower<'s, 'f> {
                 if *index as usize >= self.shared.param_count {
                     return Err(JitError::Unsupported(format!("param #{index} does not exist")));
                 }
+                // Only params that have values may be read (a default may
+                // reach a later param, directly or through a `fn`).
+                let len = self.b.ins().load(types::I64, MemFlagsData::trusted(), self.rt, 8);
+                let known = self
+                    .b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThan, len, i64::from(*index));
+                let good = self.b.create_block();
+                let bad = self.b.create_block();
+                self.b.ins().brif(known, good, &[], bad, &[]);
+                self.b.switch_to_block(bad);
+                self.helper(rt::mw_unknown_param as *const () as usize, &[self.rt]);
+                let fail = self.fail_block()?;
+                self.b.ins().jump(fail, &[]);
+                self.b.switch_to_block(good);
                 let base = self.b.ins().load(types::I64, MemFlagsData::trusted(), self.rt, 0);
                 let offset = i64::from(*index) * i64::from(self.layout.size);
                 Operand {

@@ -22,7 +22,10 @@
 //! body's counts, moves the arguments in, calls the code, takes the
 //! arguments back, and returns the frame emptied: no frame is allocated per
 //! record in the steady state. Params are read at `rt.params` (offset 0 of
-//! the `repr(C)` [`rt::Rt`]) plus `index * size_of::<Value>()`.
+//! the `repr(C)` [`rt::Rt`]) plus `index * size_of::<Value>()`, after
+//! checking `index < rt.params_len` (offset 8): while defaults are
+//! evaluated only the earlier params have values, and reading a later one
+//! fails as it does in the interpreter.
 //!
 //! **Helpers.** The `extern "C"` functions of [`rt`] take and return machine
 //! words (one Cranelift signature per arity, `I64` everywhere, the host's
@@ -362,6 +365,7 @@ impl Instance {
     fn run_body(&self, body: usize, args: &mut [Value]) -> Result<Value, EvalError> {
         let rt = rt::Rt {
             params: self.params.as_ptr(),
+            params_len: self.params.len(),
             compiled: &self.compiled,
             tables: &self.tables,
             error: RefCell::new(None),

@@ -38,12 +38,16 @@ use crate::interp::MAX_CALL_DEPTH;
 
 /// One run's context, shared by every body the run enters.
 ///
-/// `repr(C)`: compiled code loads [`Rt::params`] from offset 0.
+/// `repr(C)`: compiled code loads [`Rt::params`] from offset 0 and
+/// [`Rt::params_len`] from offset 8.
 #[repr(C)]
 pub struct Rt<'a> {
     /// The instance's params, in the module's order (read by compiled code
     /// at `params + index * size_of::<Value>()`).
     pub params: *const Value,
+    /// How many params have values: while defaults are evaluated, only the
+    /// earlier ones. Compiled code checks every param read against it.
+    pub params_len: usize,
     /// The compiled module.
     pub compiled: &'a Compiled,
     /// The tenant's tables.
@@ -414,12 +418,16 @@ pub unsafe extern "C" fn mw_set_slot(
                 return rt.fail(error);
             }
         }
+        // SAFETY: `value` is live (and movable when `owned`). It is taken
+        // before the record is borrowed mutably, so no reference into the
+        // record is alive while it changes.
+        let value = unsafe { get(value, owned) };
         // SAFETY: `record` is a slot of the running body holding a record
-        // it built; `value` is live (and movable when `owned`).
+        // it built.
         match unsafe { &mut *record } {
             Value::Record(slots) => {
                 if let Some(target) = slots.get_mut(slot) {
-                    *target = unsafe { get(value, owned) };
+                    *target = value;
                 }
                 OK
             }
@@ -466,9 +474,12 @@ pub unsafe extern "C" fn mw_list_push(rt: *const Rt<'_>, list: *mut Value, value
     // SAFETY: see the helpers' contract above; `list` is a slot of the
     // running body holding the list it is building.
     let rt = unsafe { &*rt };
+    // SAFETY: as in `mw_set_slot`: the value is taken before the list is
+    // borrowed mutably.
+    let value = unsafe { get(value, owned) };
     match unsafe { &mut *list } {
         Value::List(items) => {
-            items.push(unsafe { get(value, owned) });
+            items.push(value);
             OK
         }
         _ => rt.internal("push to a non-list"),
@@ -535,6 +546,17 @@ pub unsafe extern "C" fn mw_not_bool(rt: *const Rt<'_>, value: *const Value) -> 
     // SAFETY: see the helpers' contract above.
     let (rt, value) = unsafe { (&*rt, &*value) };
     rt.internal(format!("a condition gave {value}"))
+}
+
+/// A param was read before it had a value (a default that uses a later
+/// param): the interpreter's error for it.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_unknown_param(rt: *const Rt<'_>) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let rt = unsafe { &*rt };
+    rt.internal("unknown local or param")
 }
 
 /// No arm of a value `match` took the value.

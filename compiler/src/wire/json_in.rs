@@ -341,7 +341,10 @@ impl Seed<'_, '_, '_> {
         loop {
             let current = match key.take() {
                 Some(current) => current,
-                None => match map.next_key_seed(KeySeed { record: Some(record) })? {
+                None => match map.next_key_seed(KeySeed {
+                    record: Some(record),
+                    strict: self.ctx.options.strict,
+                })? {
                     Some(next) => next,
                     None => break,
                 },
@@ -476,7 +479,10 @@ impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
             },
             _ => None,
         };
-        let first = map.next_key_seed(KeySeed { record })?;
+        let first = map.next_key_seed(KeySeed {
+            record,
+            strict: self.ctx.options.strict,
+        })?;
         if let Some(Key::Number(token)) = &first
             && token == NUMBER_TOKEN
         {
@@ -536,6 +542,8 @@ enum Key {
 
 struct KeySeed<'r> {
     record: Option<&'r RecordShape>,
+    /// Unknown keys are reported (so their names are kept).
+    strict: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
@@ -554,12 +562,14 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-        if let Some(index) = self.record.and_then(|r| r.by_key.get(key)) {
-            return Ok(Key::Field(*index));
+        if let Some(index) = self.record.and_then(|r| r.field_index(key)) {
+            return Ok(Key::Field(index));
         }
         if key == NUMBER_TOKEN {
             return Ok(Key::Number(key.to_owned()));
         }
-        Ok(Key::Unknown(key.to_owned()))
+        // Only strict mode reports an unknown key: otherwise its name is
+        // not needed, and not copied.
+        Ok(Key::Unknown(if self.strict { key.to_owned() } else { String::new() }))
     }
 }

@@ -53,9 +53,15 @@ impl<'a> Encoder<'a> {
     }
 
     fn string(&mut self, text: &str) {
-        // serde_json escapes quotes, backslashes and control characters;
-        // a Rust string is always valid UTF-8.
-        if serde_json::to_writer(&mut *self.out, text).is_err() {
+        // Most text needs no escaping: written as it is. Otherwise
+        // serde_json escapes quotes, backslashes and control characters
+        // (the same bytes either way; a Rust string is always valid UTF-8).
+        if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            self.out.reserve(text.len() + 2);
+            self.out.push(b'"');
+            self.out.extend_from_slice(text.as_bytes());
+            self.out.push(b'"');
+        } else if serde_json::to_writer(&mut *self.out, text).is_err() {
             self.error("the text could not be written");
         }
     }

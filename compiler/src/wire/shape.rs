@@ -156,6 +156,22 @@ pub struct RecordShape {
     pub by_key: HashMap<String, usize>,
 }
 
+impl RecordShape {
+    /// The position of the field whose JSON key is `key`. Records of up
+    /// to 32 fields are scanned (length first, then bytes), which beats
+    /// hashing every key of every event; larger ones use the index. As
+    /// with the index, a key given to two fields names the later one.
+    pub fn field_index(&self, key: &str) -> Option<usize> {
+        if self.fields.len() <= 32 {
+            self.fields
+                .iter()
+                .rposition(|field| field.key.len() == key.len() && field.key == key)
+        } else {
+            self.by_key.get(key).copied()
+        }
+    }
+}
+
 /// An enum's variants.
 #[derive(Clone, Debug)]
 pub struct EnumShape {
