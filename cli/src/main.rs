@@ -15,6 +15,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The allocator: mimalloc unless built without the default `mimalloc`
+/// feature (as for valgrind's memcheck). Decoding and mapping an event
+/// makes dozens of small allocations; mimalloc serves them in far fewer
+/// instructions than the system's malloc (BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Mapwright compiler.
 #[derive(Parser, Debug)]
 #[command(name = "mapc", version, about = "The Mapwright compiler: check, run and test mappings", long_about = None)]
