@@ -348,8 +348,9 @@ impl Seed<'_, '_, '_> {
         first: Option<Key>,
         mut map: A,
     ) -> Result<Value, A::Error> {
-        let mut slots = vec![Value::Absent; record.fields.len()];
-        let mut seen = vec![false; record.fields.len()];
+        let mut slots = Vec::with_capacity(record.fields.len());
+        slots.resize_with(record.fields.len(), || Value::Absent);
+        let mut seen = Seen::new(record.fields.len());
         let mut key = first;
         loop {
             let current = match key.take() {
@@ -369,14 +370,12 @@ impl Seed<'_, '_, '_> {
                         continue;
                     };
                     let node = Node::Key(self.path, &field.key);
-                    if seen.get(index).copied().unwrap_or(false) {
+                    if seen.get(index) {
                         self.ctx.error(&node, "the field appears twice");
                         map.next_value::<IgnoredAny>()?;
                         continue;
                     }
-                    if let Some(flag) = seen.get_mut(index) {
-                        *flag = true;
-                    }
+                    seen.set(index);
                     let value = map
                         .next_value_seed(Seed {
                             ctx: self.ctx,
@@ -405,7 +404,7 @@ impl Seed<'_, '_, '_> {
             }
         }
         for (index, field) in record.fields.iter().enumerate() {
-            if !seen.get(index).copied().unwrap_or(false) && !field.optional {
+            if !seen.get(index) && !field.optional {
                 self.ctx.error(
                     &Node::Key(self.path, &field.key),
                     format!("missing required field `{}`", field.key),
@@ -419,6 +418,46 @@ impl Seed<'_, '_, '_> {
         let mut slot = self.ctx.syntax_path.borrow_mut();
         if slot.is_none() {
             *slot = Some(node.text());
+        }
+    }
+}
+
+/// Which fields of a record were read: a bit mask for records of up to
+/// 64 fields (every canonical record), so reading one allocates nothing
+/// for it; a vector beyond.
+enum Seen {
+    Few(u64),
+    Many(Vec<bool>),
+}
+
+impl Seen {
+    fn new(fields: usize) -> Seen {
+        if fields <= 64 {
+            Seen::Few(0)
+        } else {
+            Seen::Many(vec![false; fields])
+        }
+    }
+
+    fn get(&self, index: usize) -> bool {
+        match self {
+            Seen::Few(bits) => index < 64 && bits & (1 << index) != 0,
+            Seen::Many(flags) => flags.get(index).copied().unwrap_or(false),
+        }
+    }
+
+    fn set(&mut self, index: usize) {
+        match self {
+            Seen::Few(bits) => {
+                if index < 64 {
+                    *bits |= 1 << index;
+                }
+            }
+            Seen::Many(flags) => {
+                if let Some(flag) = flags.get_mut(index) {
+                    *flag = true;
+                }
+            }
         }
     }
 }
@@ -584,5 +623,26 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
         // Only strict mode reports an unknown key: otherwise its name is
         // not needed, and not copied.
         Ok(Key::Unknown(if self.strict { key.to_owned() } else { String::new() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn fields_read_are_remembered_in_small_and_large_records() {
+        for fields in [1, 63, 64, 65, 200] {
+            let mut seen = Seen::new(fields);
+            assert!(matches!(seen, Seen::Few(_)) == (fields <= 64), "{fields} fields");
+            for index in 0..fields {
+                assert!(!seen.get(index), "{fields} fields: #{index} read before it was");
+            }
+            seen.set(0);
+            seen.set(fields - 1);
+            assert!(seen.get(0) && seen.get(fields - 1), "{fields} fields");
+            let untouched = (1..fields - 1).filter(|i| seen.get(*i)).count();
+            assert_eq!(untouched, 0, "{fields} fields: only the two set are read");
+        }
     }
 }
