@@ -166,6 +166,16 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// List the input fields a mapping reads, as JSON paths (a trailing
+    /// `.*` reads a record whole). Fields not listed are still checked
+    /// against the schema on every event, but never used.
+    Reads {
+        /// The `.map` file.
+        file: PathBuf,
+        /// The mapping (needed when the file has several).
+        #[arg(long, value_name = "NAME")]
+        mapping: Option<String>,
+    },
     /// Print the long explanation of a diagnostic code, with examples.
     Explain {
         /// The code, e.g. E0101.
@@ -247,6 +257,17 @@ fn run(cli: Cli) -> ExitCode {
             golden::run(&paths, bless, engine.into(), cli.stdlib.as_deref(), cli.color)
         }
         Command::Fmt { paths, check } => fmt::run(&paths, check),
+        Command::Reads { file, mapping } => {
+            match prepare::program(&file, mapping.as_deref(), cli.stdlib.as_deref(), cli.color) {
+                Ok(program) => {
+                    for path in program.input.demanded_paths(&program.reads) {
+                        println!("{path}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(unprepared) => unprepared.exit(),
+            }
+        }
         Command::Explain { code, list } => explain(code.as_deref(), list),
     }
 }

@@ -444,3 +444,24 @@ fn the_engine_and_the_number_of_jobs_change_nothing_that_is_written() {
         }
     }
 }
+
+#[test]
+fn reads_lists_the_input_fields_a_mapping_uses() {
+    let dir = examples().join("invoice_to_sap");
+    let output = mapc(&["reads", "invoice_to_sap.map"], &dir, None);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let listed = text(&output.stdout);
+    let paths: Vec<&str> = listed.lines().collect();
+    assert!(paths.contains(&"$.supplier.id"), "{listed}");
+    assert!(paths.contains(&"$.lines[*].tax.rate"), "{listed}");
+    // The customer and the supplier's address are never used.
+    assert!(!listed.contains("customer") && !listed.contains("address"), "{listed}");
+
+    let missing = mapc(&["reads", "no_such.map"], &dir, None);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("no_such.map"),
+        "{}",
+        text(&missing.stderr)
+    );
+}

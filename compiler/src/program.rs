@@ -9,6 +9,7 @@ use crate::helpers::{date, number, text};
 use crate::interp::value::Value;
 use crate::interp::{EvalError, Failure, Interpreter, key_text};
 use crate::jit::{self, Compiled, JitError};
+use crate::mir::demand::{self, Demand};
 use crate::mir::{self, lower::LowerError};
 use crate::resolve::annotations::WireFormat;
 use crate::resolve::{DefKind, ModuleLoader, Workspace};
@@ -154,6 +155,8 @@ struct TableInfo {
 pub struct Program {
     /// The module's MIR.
     pub mir: mir::Module,
+    /// What the mapping reads of its input: the decoder builds only that.
+    pub reads: Demand,
     /// The mapping's name.
     pub mapping: String,
     /// The input record's shape.
@@ -231,8 +234,16 @@ impl Program {
                 _ => {}
             }
         }
+        // What the mapping reads of its input; without its body (never
+        // the case for a checked mapping) everything is read.
+        let reads = mir
+            .functions
+            .iter()
+            .find(|function| function.name == name)
+            .map_or_else(Demand::whole, |function| demand::of_parameter(function, 0));
         Ok(Program {
             mir,
+            reads,
             mapping: name.to_owned(),
             input: Shapes::build(&workspace.types, input, &format_of)?,
             output: Shapes::build(&workspace.types, output, &format_of)?,
@@ -383,7 +394,7 @@ impl Program {
         input: &[u8],
         options: DecodeOptions,
     ) -> Result<Value, Vec<MappingError>> {
-        let event = json_in::decode(&self.input, input, options)?;
+        let event = json_in::decode_reading(&self.input, &self.reads, input, options)?;
         evaluator
             .run(&self.mapping, vec![event])
             .map_err(|failure| vec![MappingError::from(failure)])

@@ -1,7 +1,8 @@
 //! libFuzzer target: fuzzer bytes as an input event for one of the example
 //! mappings (chosen by the first byte), run through the JIT and the
 //! interpreter. They must give the same bytes or the same errors; neither
-//! may crash.
+//! may crash. The decoder's fast path must also decode the bytes exactly
+//! as the full decoder does (or defer to it).
 //!
 //! Run from `compiler/`: `cargo fuzz run -s none engines_agree CORPUS`
 //! (stable Rust, so no sanitizer; the JIT's memory safety is checked under
@@ -13,7 +14,8 @@
 use libfuzzer_sys::fuzz_target;
 use mapwright_compiler::program::{Engine, Evaluator, Framing, Program};
 use mapwright_compiler::resolve::{EmbeddedStdlib, LoadOutcome, LoadedModule, ModuleLoader, Workspace};
-use mapwright_compiler::wire::json_in::DecodeOptions;
+use mapwright_compiler::mir::demand::Demand;
+use mapwright_compiler::wire::json_in::{self, DecodeOptions};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -119,6 +121,16 @@ fuzz_target!(|data: &[u8]| {
     let case = &cases[usize::from(*choice) % cases.len()];
     for strict in [false, true] {
         let options = DecodeOptions { strict };
+        for demand in [&case.program.reads, Demand::whole_ref()] {
+            let fast = json_in::decode_reading(&case.program.input, demand, input, options);
+            let slow = json_in::decode_reading_slowly(&case.program.input, demand, input, options);
+            assert_eq!(
+                fast,
+                slow,
+                "the decoder's fast path disagrees on {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
         let (mut a, mut b) = (Vec::new(), Vec::new());
         let ra = case
             .program

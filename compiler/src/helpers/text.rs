@@ -138,6 +138,11 @@ pub fn check_xml_chars(text: &str) -> Result<()> {
 
 /// Checks `String(max)`.
 pub fn check_length(text: &str, max: u32) -> Result<()> {
+    // A character takes at least one byte: text of at most `max` bytes
+    // needs no counting.
+    if text.len() <= max as usize {
+        return Ok(());
+    }
     let length = length(text);
     if length > max as usize {
         return Err(HelperError::TooLong { length, max });

@@ -339,6 +339,10 @@ impl<'s, 'f> Lower<'s, 'f> {
                 self.check(status)?;
                 Operand { ptr: out, owned: true }
             }
+            Expr::Call(..) if let Some(value) = folded(expr) => Operand {
+                ptr: self.constant(&value),
+                owned: false,
+            },
             Expr::Call(op, args) => {
                 let mut pointers = Vec::with_capacity(args.len());
                 for arg in args {
@@ -757,6 +761,23 @@ fn visit(expr: &Expr, f: &mut dyn FnMut(&Stmt)) {
             }
         }
     });
+}
+
+/// The value of an operation on constants, computed once while compiling
+/// (`1 + l.rate / 100` needs `1` and `100` as decimals: two conversions per
+/// element otherwise). Every operation is a pure function of its
+/// arguments, computed by the interpreter's own `apply`; one that fails is
+/// left to fail at run time, where the record reports it.
+fn folded(expr: &Expr) -> Option<Value> {
+    match expr {
+        Expr::Const(value) => Some(value.clone()),
+        Expr::Call(op, args) => {
+            let values = args.iter().map(folded).collect::<Option<Vec<Value>>>()?;
+            let refs: Vec<&Value> = values.iter().collect();
+            crate::interp::apply(*op, &refs).ok()
+        }
+        _ => None,
+    }
 }
 
 /// Calls `f` on `expr` and every expression inside it, statements'

@@ -17,6 +17,7 @@
 //! by zero and inexact decimals are errors, see `helpers`); reading a field
 //! of an absent record gives absent; `Fail` ends the record with its message.
 
+pub mod demand;
 pub mod lower;
 
 use crate::interp::value::Value;

@@ -10,11 +10,24 @@
 //! Numbers arrive as written (serde_json's `arbitrary_precision`), so
 //! decimals are exact. A decimal may also be given as a JSON string
 //! (`"12.50"`), as many APIs send amounts.
+//!
+//! Only what the mapping reads is built ([`decode_reading`], with the
+//! [`Demand`] computed from the MIR by `mir::demand`): every other field is
+//! read and checked exactly as before, so a bad value is the same error
+//! whether the mapping uses it or not, but no text or list is made for it
+//! and it stays absent in the record. A well-formed record is read by the
+//! fast path in [`fast`], a reader of its own that borrows strings and
+//! matches keys in place; at anything it does not plainly accept it
+//! defers to the serde_json-driven reader here, which reports what is
+//! wrong.
+
+mod fast;
 
 use super::MappingError;
 use super::shape::{RecordShape, Shape, Shapes};
 use crate::helpers::{date, number, text};
 use crate::interp::value::Value;
+use crate::mir::demand::Demand;
 use rust_decimal::Decimal;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
@@ -33,6 +46,40 @@ const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 /// Decodes one JSON document of the root record of `shapes`. Either the
 /// record, or every problem found in it.
 pub fn decode(shapes: &Shapes, bytes: &[u8], options: DecodeOptions) -> Result<Value, Vec<MappingError>> {
+    decode_reading(shapes, Demand::whole_ref(), bytes, options)
+}
+
+/// As [`decode`], building only what `demand` says is read: a field
+/// outside it is read past and validated exactly as by [`decode`] (so
+/// the same errors are reported), but left absent in the record, with no
+/// text or list made for it.
+pub fn decode_reading(
+    shapes: &Shapes,
+    demand: &Demand,
+    bytes: &[u8],
+    options: DecodeOptions,
+) -> Result<Value, Vec<MappingError>> {
+    decode_with(shapes, demand, bytes, options, true)
+}
+
+/// As [`decode_reading`], without the fast path: the reference the fast
+/// path is tested against (`tests/differential.rs`, the fuzz targets).
+pub fn decode_reading_slowly(
+    shapes: &Shapes,
+    demand: &Demand,
+    bytes: &[u8],
+    options: DecodeOptions,
+) -> Result<Value, Vec<MappingError>> {
+    decode_with(shapes, demand, bytes, options, false)
+}
+
+fn decode_with(
+    shapes: &Shapes,
+    demand: &Demand,
+    bytes: &[u8],
+    options: DecodeOptions,
+    fast: bool,
+) -> Result<Value, Vec<MappingError>> {
     let ctx = Ctx {
         shapes,
         options,
@@ -44,6 +91,7 @@ pub fn decode(shapes: &Shapes, bytes: &[u8], options: DecodeOptions) -> Result<V
         ctx: &ctx,
         shape: &root,
         optional: false,
+        read: Some(demand),
         path: &Node::Root,
     };
     // Valid UTF-8 (nearly every event) is checked once, in one fast pass,
@@ -51,7 +99,15 @@ pub fn decode(shapes: &Shapes, bytes: &[u8], options: DecodeOptions) -> Result<V
     // again; other bytes are read as bytes, so serde_json reports where
     // the bad byte is, exactly as before.
     let result = match std::str::from_utf8(bytes) {
-        Ok(text) => read_all(seed, serde_json::Deserializer::from_str(text)),
+        Ok(text) => {
+            // A record with nothing wrong in it is read by the fast path;
+            // anything else is read again here, which reports it.
+            if fast && let Some(value) = fast::decode(&ctx, demand, text) {
+                return Ok(value);
+            }
+            ctx.errors.borrow_mut().clear();
+            read_all(seed, serde_json::Deserializer::from_str(text))
+        }
         Err(_) => read_all(seed, serde_json::Deserializer::from_slice(bytes)),
     };
     let mut errors = ctx.errors.into_inner();
@@ -153,6 +209,9 @@ struct Seed<'c, 's, 'p> {
     ctx: &'c Ctx<'s>,
     shape: &'c Shape,
     optional: bool,
+    /// What the mapping reads of this value; `None`: nothing, so it is
+    /// validated and dropped (left absent) rather than built.
+    read: Option<&'c Demand>,
     path: &'p Node<'p>,
 }
 
@@ -181,6 +240,7 @@ impl Seed<'_, '_, '_> {
                 ctx: self.ctx,
                 shape: inner,
                 optional: true,
+                read: self.read,
                 path: self.path,
             }
             .describe(),
@@ -225,6 +285,7 @@ impl Seed<'_, '_, '_> {
                 ctx: self.ctx,
                 shape: inner,
                 optional: true,
+                read: self.read,
                 path: self.path,
             }
             .number(text),
@@ -272,7 +333,7 @@ impl Seed<'_, '_, '_> {
                         .error(self.path, error.to_string().replace("the target", "the field"));
                     return Value::Absent;
                 }
-                Value::Text(text.to_owned())
+                self.keep_text(text)
             }
             Shape::Currency | Shape::Country => {
                 let (length, what) = if matches!(self.shape, Shape::Currency) {
@@ -281,7 +342,7 @@ impl Seed<'_, '_, '_> {
                     (2, "an ISO 3166-1 country code (two capital letters)")
                 };
                 if text.len() == length && text.bytes().all(|b| b.is_ascii_uppercase()) {
-                    Value::Text(text.to_owned())
+                    self.keep_text(text)
                 } else {
                     self.ctx.error(self.path, format!("{} is not {what}", quote(text)));
                     Value::Absent
@@ -313,6 +374,7 @@ impl Seed<'_, '_, '_> {
                     return self.mismatch("text");
                 };
                 match def.by_name.get(text) {
+                    Some(_) if self.read.is_none() => Value::Absent,
                     Some(variant) => Value::Enum(*variant, text.to_owned()),
                     None => {
                         let mut message = format!(
@@ -335,10 +397,19 @@ impl Seed<'_, '_, '_> {
                 ctx: self.ctx,
                 shape: inner,
                 optional: true,
+                read: self.read,
                 path: self.path,
             }
             .text(text),
             _ => self.mismatch("text"),
+        }
+    }
+
+    /// Text that passed its checks, copied only when it is read.
+    fn keep_text(&self, text: &str) -> Value {
+        match self.read {
+            Some(_) => Value::Text(text.to_owned()),
+            None => Value::Absent,
         }
     }
 
@@ -348,15 +419,21 @@ impl Seed<'_, '_, '_> {
         first: Option<Key>,
         mut map: A,
     ) -> Result<Value, A::Error> {
-        let mut slots = Vec::with_capacity(record.fields.len());
-        slots.resize_with(record.fields.len(), || Value::Absent);
+        // A record nothing reads is only validated: no slots are made.
+        let mut slots = Vec::new();
+        if self.read.is_some() {
+            slots.reserve_exact(record.fields.len());
+            slots.resize_with(record.fields.len(), || Value::Absent);
+        }
         let mut seen = Seen::new(record.fields.len());
         let mut key = first;
+        let mut hint = 1;
         loop {
             let current = match key.take() {
                 Some(current) => current,
                 None => match map.next_key_seed(KeySeed {
                     record: Some(record),
+                    hint,
                     strict: self.ctx.options.strict,
                 })? {
                     Some(next) => next,
@@ -365,6 +442,7 @@ impl Seed<'_, '_, '_> {
             };
             match current {
                 Key::Field(index) => {
+                    hint = index + 1;
                     let Some(field) = record.fields.get(index) else {
                         map.next_value::<IgnoredAny>()?;
                         continue;
@@ -381,6 +459,7 @@ impl Seed<'_, '_, '_> {
                             ctx: self.ctx,
                             shape: &field.shape,
                             optional: field.optional,
+                            read: self.read.and_then(|read| read.field(index as u32)),
                             path: &node,
                         })
                         .inspect_err(|_| self.note_syntax(&node))?;
@@ -411,7 +490,10 @@ impl Seed<'_, '_, '_> {
                 );
             }
         }
-        Ok(Value::Record(slots))
+        Ok(match self.read {
+            Some(_) => Value::Record(slots),
+            None => Value::Absent,
+        })
     }
 
     fn note_syntax(&self, node: &Node<'_>) {
@@ -533,6 +615,7 @@ impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
         };
         let first = map.next_key_seed(KeySeed {
             record,
+            hint: 0,
             strict: self.ctx.options.strict,
         })?;
         if let Some(Key::Number(token)) = &first
@@ -561,13 +644,22 @@ impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
                 return Ok(self.mismatch("an array"));
             }
         };
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        // Elements are read as their list is (a list and its elements
+        // share a demand); a list nothing reads is only validated.
+        let keep = self.read.is_some();
+        let mut items = Vec::with_capacity(if keep {
+            seq.size_hint().unwrap_or(0).min(1024)
+        } else {
+            0
+        });
+        let mut count = 0;
         loop {
-            let node = Node::Index(self.path, items.len());
+            let node = Node::Index(self.path, count);
             let seed = Seed {
                 ctx: self.ctx,
                 shape: element,
                 optional: matches!(element, Shape::Optional(_)),
+                read: self.read,
                 path: &node,
             };
             match seq.next_element_seed(seed).inspect_err(|_| {
@@ -576,11 +668,16 @@ impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
                     *slot = Some(node.text());
                 }
             })? {
-                Some(value) => items.push(value),
+                Some(value) => {
+                    count += 1;
+                    if keep {
+                        items.push(value);
+                    }
+                }
                 None => break,
             }
         }
-        Ok(Value::List(items))
+        Ok(if keep { Value::List(items) } else { Value::Absent })
     }
 }
 
@@ -594,6 +691,8 @@ enum Key {
 
 struct KeySeed<'r> {
     record: Option<&'r RecordShape>,
+    /// The field the key most likely names (the one after the last read).
+    hint: usize,
     /// Unknown keys are reported (so their names are kept).
     strict: bool,
 }
@@ -614,7 +713,7 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-        if let Some(index) = self.record.and_then(|r| r.field_index(key)) {
+        if let Some(index) = self.record.and_then(|r| r.field_index_near(key, self.hint)) {
             return Ok(Key::Field(index));
         }
         if key == NUMBER_TOKEN {

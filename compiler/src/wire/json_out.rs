@@ -56,7 +56,7 @@ impl<'a> Encoder<'a> {
         // Most text needs no escaping: written as it is. Otherwise
         // serde_json escapes quotes, backslashes and control characters
         // (the same bytes either way; a Rust string is always valid UTF-8).
-        if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        if super::json_special(text.as_bytes()).is_none() {
             self.out.reserve(text.len() + 2);
             self.out.push(b'"');
             self.out.extend_from_slice(text.as_bytes());
@@ -83,11 +83,11 @@ impl<'a> Encoder<'a> {
                 if field.required {
                     self.error(format!("the required field `{}` has no value", field.key));
                 } else if field.null_when_absent {
-                    self.key(&mut first, &field.key);
+                    self.key(&mut first, field);
                     self.out.extend_from_slice(b"null");
                 }
             } else {
-                self.key(&mut first, &field.key);
+                self.key(&mut first, field);
                 self.field(field, slot);
             }
             self.path.pop();
@@ -95,13 +95,13 @@ impl<'a> Encoder<'a> {
         self.out.push(b'}');
     }
 
-    fn key(&mut self, first: &mut bool, key: &str) {
+    /// Writes a field's key, escaped once when the shapes were built.
+    fn key(&mut self, first: &mut bool, field: &FieldShape) {
         if !*first {
             self.out.push(b',');
         }
         *first = false;
-        self.string(key);
-        self.out.push(b':');
+        self.out.extend_from_slice(field.json_key.as_bytes());
     }
 
     fn field(&mut self, field: &FieldShape, value: &Value) {
@@ -154,10 +154,7 @@ impl<'a> Encoder<'a> {
             (Shape::Currency | Shape::Country, Value::Text(text)) => self.string(text),
             (Shape::Enum(_), Value::Enum(_, name)) => self.string(name),
             (Shape::Bool, Value::Bool(flag)) => self.out.extend_from_slice(if *flag { b"true" } else { b"false" }),
-            (Shape::Int, Value::Int(n)) => {
-                let digits = n.to_string();
-                self.number(&digits, wire);
-            }
+            (Shape::Int, Value::Int(n)) => self.number(n, wire),
             (Shape::Decimal { precision, scale }, Value::Decimal(_) | Value::Int(_)) => {
                 let decimal = match value {
                     Value::Int(n) => rust_decimal::Decimal::from(*n),
@@ -180,8 +177,7 @@ impl<'a> Encoder<'a> {
                     self.error(error.to_string());
                     return;
                 }
-                let digits = written.to_string();
-                self.number(&digits, wire);
+                self.number(&written, wire);
             }
             (Shape::Date, Value::Date(date)) => match wire {
                 Wire::ODataDate => {
@@ -222,14 +218,15 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    fn number(&mut self, digits: &str, wire: Wire) {
-        if wire == Wire::String {
-            self.out.push(b'"');
-            self.out.extend_from_slice(digits.as_bytes());
-            self.out.push(b'"');
+    /// Writes a number's digits straight into the output (no `String`),
+    /// quoted for `@wire(string)`.
+    fn number(&mut self, digits: &dyn std::fmt::Display, wire: Wire) {
+        // Writing to a `Vec` cannot fail.
+        let _ = if wire == Wire::String {
+            write!(self.out, "\"{digits}\"")
         } else {
-            self.out.extend_from_slice(digits.as_bytes());
-        }
+            write!(self.out, "{digits}")
+        };
     }
 }
 

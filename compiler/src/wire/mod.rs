@@ -98,6 +98,42 @@ pub enum Step<'a> {
     Index(usize),
 }
 
+/// The position of the first byte of `bytes` that JSON text cannot hold
+/// as it is: `"`, `\\` or a control character. Eight bytes are tested at a
+/// time, as a little-endian word: the classic "has a zero byte" bit trick
+/// on the word XORed with the byte looked for, and "has a byte below
+/// 0x20". Both mark the first such byte exactly (a false mark can only
+/// follow a true one, through the borrow), so the lowest mark is the
+/// answer. The encoder uses it to know text needs no escaping, the
+/// decoder to find where a string ends.
+pub fn json_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+    let mut offset = 0;
+    while let Some(word) = bytes
+        .get(offset..offset + 8)
+        .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
+    {
+        let word = u64::from_le_bytes(word);
+        let quote = (word ^ QUOTES).wrapping_sub(ONES) & !(word ^ QUOTES);
+        let backslash = (word ^ BACKSLASHES).wrapping_sub(ONES) & !(word ^ BACKSLASHES);
+        let control = word.wrapping_sub(SPACES) & !word;
+        let marks = (quote | backslash | control) & HIGHS;
+        if marks != 0 {
+            return Some(offset + (marks.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    bytes
+        .get(offset..)?
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|at| offset + at)
+}
+
 /// The JSON path (`$.a[2].b`) of `steps`.
 pub fn render_path(steps: &[Step<'_>]) -> String {
     let mut path = String::from("$");
@@ -188,4 +224,61 @@ pub fn scalar_text(
         (_, Value::Absent) => return Err("the value is absent".to_owned()),
         (_, other) => return Err(format!("cannot write {other} here: the field's type does not match")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_special_finds_exactly_quotes_backslashes_and_control_bytes() {
+        let plain = |b: u8| b != b'"' && b != b'\\' && b >= 0x20;
+        // Every byte, at every position of texts of 1 to 20 bytes, so both
+        // the eight-byte words and the remainder are exercised.
+        for length in 1..=20 {
+            for position in 0..length {
+                for byte in 0..=255u8 {
+                    let mut text = vec![b'a'; length];
+                    text[position] = byte;
+                    let expected = if plain(byte) { None } else { Some(position) };
+                    assert_eq!(
+                        json_special(&text),
+                        expected,
+                        "byte {byte:#04x} at {position} of {length}"
+                    );
+                }
+            }
+        }
+        assert_eq!(json_special(b""), None);
+        assert_eq!(json_special("Müller Bürobedarf 😀 GmbH ~~~~".as_bytes()), None);
+        // The first of several, also when a later word holds another.
+        assert_eq!(json_special(b"abcdefgh\\ijk\"lmnopqrs\n"), Some(8));
+        assert_eq!(json_special(b"ab\"cdefgh\\"), Some(2));
+        // A mark after a true one (the borrow) never hides the first.
+        assert_eq!(json_special(b"ab\x00\x01\"\x21\\x"), Some(2));
+        assert_eq!(json_special(b"abcdefg\x1f"), Some(7));
+        // Random texts, several specials each, against the plain search.
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let pool = [
+            b'a', b'"', b'\\', 0x00, 0x01, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xc3, 0xff,
+        ];
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let length = (seed % 40) as usize;
+            let text: Vec<u8> = (0..length)
+                .map(|i| {
+                    let pick = (seed >> (i % 60)) as usize;
+                    if pick.is_multiple_of(5) {
+                        pool[pick % pool.len()]
+                    } else {
+                        b'a'
+                    }
+                })
+                .collect();
+            let plain_search = text.iter().position(|&b| !plain(b));
+            assert_eq!(json_special(&text), plain_search, "{text:?}");
+        }
+    }
 }

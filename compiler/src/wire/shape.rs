@@ -117,6 +117,8 @@ pub struct FieldShape {
     pub name: String,
     /// Its JSON key (`@json(name = "…")`, else the name).
     pub key: String,
+    /// The key as the encoder writes it: escaped, quoted, then `:`.
+    pub json_key: String,
     /// Its value's shape.
     pub shape: Shape,
     /// `T?`: may be absent or `null`.
@@ -170,6 +172,21 @@ impl RecordShape {
             self.by_key.get(key).copied()
         }
     }
+
+    /// As [`RecordShape::field_index`], trying the field at `hint` first:
+    /// producers write an object's keys in the same order every time, so
+    /// the field after the last one read is nearly always the next key.
+    pub fn field_index_near(&self, key: &str, hint: usize) -> Option<usize> {
+        if let Some(field) = self.fields.get(hint)
+            && field.key == key
+            // With two fields of one key the later one is named: the
+            // hint may not be it.
+            && self.by_key.len() == self.fields.len()
+        {
+            return Some(hint);
+        }
+        self.field_index(key)
+    }
 }
 
 /// An enum's variants.
@@ -215,6 +232,52 @@ pub struct ShapeError {
 }
 
 impl Shapes {
+    /// The JSON paths of the root record that `demand` reads, in field
+    /// order: `$.lines[*].tax.rate` for a leaf, a trailing `.*` when a
+    /// record is read whole, `$` alone when only the root record itself is.
+    pub fn demanded_paths(&self, demand: &crate::mir::demand::Demand) -> Vec<String> {
+        fn walk(
+            shapes: &Shapes,
+            shape: &Shape,
+            demand: &crate::mir::demand::Demand,
+            path: String,
+            out: &mut Vec<String>,
+        ) {
+            let mut shape = shape;
+            let mut path = path;
+            loop {
+                match shape {
+                    Shape::Optional(inner) => shape = inner,
+                    Shape::List(element) => {
+                        path.push_str("[*]");
+                        shape = element;
+                    }
+                    _ => break,
+                }
+            }
+            let record = match shape {
+                Shape::Record(index) => shapes.records.get(*index),
+                _ => None,
+            };
+            match record {
+                Some(_) if demand.whole => out.push(format!("{path}.*")),
+                Some(record) if !demand.fields.is_empty() => {
+                    for (slot, field) in record.fields.iter().enumerate() {
+                        if let Some(child) = u32::try_from(slot).ok().and_then(|slot| demand.fields.get(&slot)) {
+                            let mut inner = path.clone();
+                            super::push_key(&mut inner, &field.key);
+                            walk(shapes, &field.shape, child, inner, out);
+                        }
+                    }
+                }
+                _ => out.push(path),
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &Shape::Record(self.root), demand, "$".to_owned(), &mut out);
+        out
+    }
+
     /// The shapes of record `root` and everything it contains. `format_of`
     /// gives each schema module's format declaration.
     pub fn build(
@@ -331,6 +394,7 @@ impl Builder<'_> {
             let mut out = FieldShape {
                 name: field.name.clone(),
                 key: field.name.clone(),
+                json_key: String::new(),
                 shape,
                 optional: ty.is_optional(),
                 required: field.required,
@@ -373,6 +437,7 @@ impl Builder<'_> {
                     _ => {}
                 }
             }
+            out.json_key = format!("{}:", serde_json::Value::String(out.key.clone()));
             fields.push(out);
         }
         let by_key = fields.iter().enumerate().map(|(i, f)| (f.key.clone(), i)).collect();
