@@ -15,7 +15,7 @@
 //! variable holding the address of its value: its own slot, the slot of the
 //! expression it was bound to, or the element a loop is at.
 
-use super::layout::{Layout, TAG_ABSENT, TAG_BOOL};
+use super::layout::{Layout, TAG_ABSENT, TAG_BOOL, TAG_LIST, TAG_RECORD};
 use super::rt::{self, fold};
 use super::{JitError, Shared};
 use crate::interp::value::Value;
@@ -231,6 +231,72 @@ impl<'s, 'f> Lower<'s, 'f> {
         self.b.ins().uload8(types::I32, MemFlagsData::trusted(), pointer, 0)
     }
 
+    /// The address of field `slot` of the value at `base`, read in place
+    /// (see `element_at`); an absent record (whose fields are
+    /// absent) and a value that is no record (a bug, reported as such) go
+    /// through `mw_field`.
+    fn field_at(
+        &mut self,
+        base: cranelift_codegen::ir::Value,
+        slot: u32,
+    ) -> Result<cranelift_codegen::ir::Value, JitError> {
+        let index = self.word(slot as usize);
+        self.element_at(base, TAG_RECORD, index, |lower| {
+            let pointer = lower.helper(rt::mw_field as *const () as usize, &[lower.rt, base, index]);
+            lower.check_pointer(pointer)?;
+            Ok(pointer)
+        })
+    }
+
+    /// The address of element `index` of the record or list (`tag`) at
+    /// `base`, computed in place: the `Vec`'s buffer (read at the layout's
+    /// fixed offset) plus `index` times the size of a value, once the tag
+    /// and the length are checked. Otherwise `fallback` decides.
+    fn element_at(
+        &mut self,
+        base: cranelift_codegen::ir::Value,
+        tag: u8,
+        index: cranelift_codegen::ir::Value,
+        fallback: impl FnOnce(&mut Self) -> Result<cranelift_codegen::ir::Value, JitError>,
+    ) -> Result<cranelift_codegen::ir::Value, JitError> {
+        let found = self.tag(base);
+        let is_it = self.b.ins().icmp_imm_s(IntCC::Equal, found, i64::from(tag));
+        let checked = self.b.create_block();
+        let read = self.b.create_block();
+        let other = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I64);
+        self.b.ins().brif(is_it, checked, &[], other, &[]);
+
+        self.b.switch_to_block(checked);
+        let len = self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            base,
+            self.layout.vec_len_offset as i32,
+        );
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, index, len);
+        self.b.ins().brif(inside, read, &[], other, &[]);
+
+        self.b.switch_to_block(read);
+        let buffer = self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            base,
+            self.layout.vec_ptr_offset as i32,
+        );
+        let offset = self.b.ins().imul_imm_u(index, i64::from(self.layout.size));
+        let address = self.b.ins().iadd(buffer, offset);
+        self.b.ins().jump(done, &[address.into()]);
+
+        self.b.switch_to_block(other);
+        let pointer = fallback(self)?;
+        self.b.ins().jump(done, &[pointer.into()]);
+
+        self.b.switch_to_block(done);
+        Ok(self.b.block_params(done)[0])
+    }
+
     /// The truth of `expr` as a 0/1 `i32`; anything but a `Bool` fails.
     fn truth(&mut self, expr: &Expr) -> Result<cranelift_codegen::ir::Value, JitError> {
         let value = self.expr(expr)?;
@@ -319,9 +385,7 @@ impl<'s, 'f> Lower<'s, 'f> {
             }
             Expr::Field(base, field) => {
                 let base = self.expr(base)?;
-                let slot = self.word(field.slot as usize);
-                let ptr = self.helper(rt::mw_field as *const () as usize, &[self.rt, base.ptr, slot]);
-                self.check_pointer(ptr)?;
+                let ptr = self.field_at(base.ptr, field.slot)?;
                 Operand { ptr, owned: false }
             }
             Expr::Index(base, index) => {
@@ -588,7 +652,10 @@ impl<'s, 'f> Lower<'s, 'f> {
         self.b.ins().brif(more, body_block, &[], exit, &[]);
 
         self.b.switch_to_block(body_block);
-        let item = self.helper(rt::mw_list_get as *const () as usize, &[source.ptr, position]);
+        let list = source.ptr;
+        let item = self.element_at(list, TAG_LIST, position, |lower| {
+            Ok(lower.helper(rt::mw_list_get as *const () as usize, &[list, position]))
+        })?;
         self.b.def_var(item_var, item);
         if let (Some(slot), Some(var)) = (position_slot, index_var) {
             self.helper(rt::mw_set_int as *const () as usize, &[slot, position]);

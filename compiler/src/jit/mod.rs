@@ -10,7 +10,14 @@
 //! [`layout::Layout::measure`] checks this on real values before anything
 //! is compiled, and compilation fails loudly if it does not hold. Compiled
 //! code reads tags (absence for `??`, `Bool`s for conditions) and writes
-//! `Bool`s itself; everything else goes through helpers.
+//! `Bool`s itself. It reads a record's field, and a list's element in a
+//! loop, in place: the `Vec` of a `Record` or `List` keeps its buffer's
+//! address and its length in two of its words, whose offsets
+//! [`layout::Layout::measure`] finds on real values (Rust does not fix a
+//! `Vec`'s field order, so they are measured, never assumed); the field
+//! is at buffer + slot × `size_of::<Value>()`, after the tag and the
+//! length are checked. An absent record, or anything unexpected, goes
+//! through the helper instead. Everything else goes through helpers.
 //!
 //! **Bodies.** Each body (every `mapping` and `fn`, every param default,
 //! every inline table entry and fallback) is one native function
