@@ -16,7 +16,7 @@
 //! read and checked exactly as before, so a bad value is the same error
 //! whether the mapping uses it or not, but no text or list is made for it
 //! and it stays absent in the record. A well-formed record is read by the
-//! fast path in [`fast`], a reader of its own that borrows strings and
+//! fast path (the `fast` module), a reader of its own that borrows strings and
 //! matches keys in place; at anything it does not plainly accept it
 //! defers to the serde_json-driven reader here, which reports what is
 //! wrong.
