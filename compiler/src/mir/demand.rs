@@ -55,27 +55,24 @@ impl Demand {
 
     /// Marks the path `slots` as reached, and its end as read whole.
     fn demand(&mut self, slots: &[u32]) {
-        let mut node = self;
-        for slot in slots {
-            if node.whole {
-                return;
-            }
-            node = node.fields.entry(*slot).or_default();
+        if let Some(node) = self.reach(slots) {
+            node.whole = true;
+            node.fields.clear();
         }
-        node.whole = true;
-        node.fields.clear();
     }
 
     /// Marks the path `slots` as reached (its records and lists built)
-    /// without demanding any of its fields.
-    fn reach(&mut self, slots: &[u32]) {
+    /// without demanding any of its fields; its end, unless a record on
+    /// the way is already read whole.
+    fn reach(&mut self, slots: &[u32]) -> Option<&mut Demand> {
         let mut node = self;
         for slot in slots {
             if node.whole {
-                return;
+                return None;
             }
             node = node.fields.entry(*slot).or_default();
         }
+        (!node.whole).then_some(node)
     }
 
     /// The demanded paths, as slot chains, for tests and display: a
