@@ -248,6 +248,13 @@ impl<'s, 'f> Lower<'s, 'f> {
         })
     }
 
+    /// The machine word at `offset` of the value at `base`.
+    fn load_word(&mut self, base: cranelift_codegen::ir::Value, offset: u32) -> cranelift_codegen::ir::Value {
+        self.b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), base, offset as i32)
+    }
+
     /// The address of element `index` of the record or list (`tag`) at
     /// `base`, computed in place: the `Vec`'s buffer (read at the layout's
     /// fixed offset) plus `index` times the size of a value, once the tag
@@ -269,22 +276,12 @@ impl<'s, 'f> Lower<'s, 'f> {
         self.b.ins().brif(is_it, checked, &[], other, &[]);
 
         self.b.switch_to_block(checked);
-        let len = self.b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            base,
-            self.layout.vec_len_offset as i32,
-        );
+        let len = self.load_word(base, self.layout.vec_len_offset);
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, index, len);
         self.b.ins().brif(inside, read, &[], other, &[]);
 
         self.b.switch_to_block(read);
-        let buffer = self.b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            base,
-            self.layout.vec_ptr_offset as i32,
-        );
+        let buffer = self.load_word(base, self.layout.vec_ptr_offset);
         let offset = self.b.ins().imul_imm_u(index, i64::from(self.layout.size));
         let address = self.b.ins().iadd(buffer, offset);
         self.b.ins().jump(done, &[address.into()]);

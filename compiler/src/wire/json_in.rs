@@ -405,6 +405,29 @@ impl Seed<'_, '_, '_> {
         }
     }
 
+    /// The record shape an object is read as (through `?`), if any.
+    fn record_shape(&self) -> Option<&RecordShape> {
+        match self.shape {
+            Shape::Record(index) => self.ctx.shapes.records.get(*index),
+            Shape::Optional(inner) => match inner.as_ref() {
+                Shape::Record(index) => self.ctx.shapes.records.get(*index),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A record's slots, all absent; none when nothing reads the record
+    /// (it is only validated).
+    fn new_slots(&self, record: &RecordShape) -> Vec<Value> {
+        let mut slots = Vec::new();
+        if self.read.is_some() {
+            slots.reserve_exact(record.fields.len());
+            slots.resize_with(record.fields.len(), || Value::Absent);
+        }
+        slots
+    }
+
     /// Text that passed its checks, copied only when it is read.
     fn keep_text(&self, text: &str) -> Value {
         match self.read {
@@ -419,12 +442,7 @@ impl Seed<'_, '_, '_> {
         first: Option<Key>,
         mut map: A,
     ) -> Result<Value, A::Error> {
-        // A record nothing reads is only validated: no slots are made.
-        let mut slots = Vec::new();
-        if self.read.is_some() {
-            slots.reserve_exact(record.fields.len());
-            slots.resize_with(record.fields.len(), || Value::Absent);
-        }
+        let mut slots = self.new_slots(record);
         let mut seen = Seen::new(record.fields.len());
         let mut key = first;
         let mut hint = 1;
@@ -605,14 +623,7 @@ impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let record = match self.shape {
-            Shape::Record(index) => self.ctx.shapes.records.get(*index),
-            Shape::Optional(inner) => match inner.as_ref() {
-                Shape::Record(index) => self.ctx.shapes.records.get(*index),
-                _ => None,
-            },
-            _ => None,
-        };
+        let record = self.record_shape();
         let first = map.next_key_seed(KeySeed {
             record,
             hint: 0,

@@ -273,22 +273,11 @@ impl<'a> Reader<'a> {
     /// An object of `seed`'s record shape, at its `{`.
     fn object(&mut self, seed: Seed<'_, '_, '_>) -> Option<Value> {
         let ctx = seed.ctx;
-        let record = match seed.shape {
-            Shape::Record(index) => ctx.shapes.records.get(*index)?,
-            Shape::Optional(inner) => match inner.as_ref() {
-                Shape::Record(index) => ctx.shapes.records.get(*index)?,
-                _ => return None,
-            },
-            _ => return None,
-        };
+        let record = seed.record_shape()?;
         self.enter()?;
         self.pos += 1;
         let read = seed.read;
-        let mut slots = Vec::new();
-        if read.is_some() {
-            slots.reserve_exact(record.fields.len());
-            slots.resize_with(record.fields.len(), || Value::Absent);
-        }
+        let mut slots = seed.new_slots(record);
         let mut seen = Seen::new(record.fields.len());
         let mut hint = 0;
         self.whitespace();
