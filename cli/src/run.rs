@@ -185,9 +185,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Framing::Stream { first: false }
     };
     let mut batch: Vec<Line> = Vec::with_capacity(BATCH_PER_JOB * jobs);
+    // Each line of a batch has an input and an output buffer, kept from
+    // batch to batch: the steady state allocates none per record.
+    let mut spare: Vec<Vec<u8>> = Vec::new();
+    let mut outs: Vec<Vec<u8>> = Vec::new();
     let mut finished = false;
     while !finished {
-        batch.clear();
+        spare.extend(batch.drain(..).filter_map(|line| match line {
+            Line::Record(buffer) => Some(buffer),
+            Line::TooLong | Line::Blank => None,
+        }));
         let mut bytes = 0u64;
         while batch.len() < BATCH_PER_JOB * jobs {
             let read = match read_record(&mut reader, &mut line, args.max_record_bytes) {
@@ -209,11 +216,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
             } else if record.iter().all(u8::is_ascii_whitespace) {
                 Line::Blank
             } else {
-                Line::Record(record.to_vec())
+                let mut buffer = spare.pop().unwrap_or_default();
+                buffer.clear();
+                buffer.extend_from_slice(record);
+                Line::Record(buffer)
             });
         }
-        let results = map_batch(&program, &evaluator, &batch, options, framing, jobs);
-        for (entry, mapped) in batch.iter().zip(results) {
+        if outs.len() < batch.len() {
+            outs.resize_with(batch.len(), Vec::new);
+        }
+        let results = map_batch(&program, &evaluator, &batch, &mut outs, options, framing, jobs);
+        for ((entry, mapped), out) in batch.iter().zip(results).zip(outs.iter_mut()) {
             number += 1;
             let record = match entry {
                 Line::Blank => continue,
@@ -235,11 +248,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 Line::Record(record) => record,
             };
             let mapped = mapped
-                .map(|out| match &args.soap_envelope {
-                    Some(version) => envelope(&out, version),
-                    None => out,
+                .map(|()| {
+                    if let Some(version) = &args.soap_envelope {
+                        *out = envelope(out, version);
+                    }
                 })
-                .and_then(|payload| match &args.output_dir {
+                .and_then(|()| match &args.output_dir {
                     Some(dir) => {
                         let name = file_name(&template, record, number)?;
                         if let Some(first) = written_names.get(&name) {
@@ -250,19 +264,21 @@ pub fn run(args: &RunArgs) -> ExitCode {
                                 ),
                             )]);
                         }
-                        std::fs::write(dir.join(&name), &payload).map_err(|error| {
+                        std::fs::write(dir.join(&name), &*out).map_err(|error| {
                             vec![MappingError::output(
                                 "$",
                                 format!("cannot write {}: {error}", dir.join(&name).display()),
                             )]
                         })?;
                         written_names.insert(name, number);
-                        Ok(Vec::new())
+                        out.clear();
+                        Ok(())
                     }
-                    None => Ok(payload),
+                    None => Ok(()),
                 });
             match mapped {
-                Ok(mut payload) => {
+                Ok(()) => {
+                    let payload = &mut *out;
                     // On a stream: JSON and XML one document per line; CSV
                     // rows end their own lines.
                     if args.output_dir.is_none() && format != WireFormat::Csv {
@@ -272,7 +288,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
                         Some(header) if ok == 0 => header.as_slice(),
                         _ => &[],
                     };
-                    if let Err(error) = writer.write_all(header).and_then(|()| writer.write_all(&payload)) {
+                    if let Err(error) = writer.write_all(header).and_then(|()| writer.write_all(payload)) {
                         progress.finish_and_clear();
                         eprintln!("error: writing the output: {error}");
                         return ExitCode::from(2);
@@ -306,40 +322,47 @@ pub fn run(args: &RunArgs) -> ExitCode {
 }
 
 /// Maps the records of `batch` (on `jobs` threads, each taking a
-/// contiguous share), giving one result per line in the batch's order
-/// (blank and over-long lines get an empty payload, never used).
+/// contiguous share), each to its buffer in `outs` (emptied first), giving
+/// one result per line in the batch's order (blank and over-long lines
+/// get an empty payload, never used).
 fn map_batch(
     program: &Program,
     evaluator: &Evaluator<'_>,
     batch: &[Line],
+    outs: &mut [Vec<u8>],
     options: DecodeOptions,
     framing: Framing,
     jobs: usize,
-) -> Vec<Result<Vec<u8>, Vec<MappingError>>> {
-    let map_share = |share: &[Line]| -> Vec<Result<Vec<u8>, Vec<MappingError>>> {
+) -> Vec<Result<(), Vec<MappingError>>> {
+    let map_share = |share: &[Line], outs: &mut [Vec<u8>]| -> Vec<Result<(), Vec<MappingError>>> {
         share
             .iter()
-            .map(|line| match line {
-                Line::Record(record) => {
-                    // Payloads are about as long as their events: one
-                    // allocation instead of a string of regrowths.
-                    let mut out = Vec::with_capacity(record.len() + record.len() / 4 + 64);
-                    program
-                        .run_event(evaluator, record, options, framing, &mut out)
-                        .map(|()| out)
+            .zip(outs.iter_mut())
+            .map(|(line, out)| {
+                out.clear();
+                match line {
+                    Line::Record(record) => {
+                        // Payloads are about as long as their events: one
+                        // reservation instead of a string of regrowths
+                        // (kept for later batches).
+                        out.reserve(record.len() + record.len() / 4 + 64);
+                        program.run_event(evaluator, record, options, framing, out)
+                    }
+                    Line::Blank | Line::TooLong => Ok(()),
                 }
-                Line::Blank | Line::TooLong => Ok(Vec::new()),
             })
             .collect()
     };
+    let outs = &mut outs[..batch.len()];
     if jobs <= 1 || batch.len() < 2 {
-        return map_share(batch);
+        return map_share(batch, outs);
     }
     let share = batch.len().div_ceil(jobs);
     std::thread::scope(|scope| {
         let handles: Vec<_> = batch
             .chunks(share)
-            .map(|chunk| scope.spawn(move || map_share(chunk)))
+            .zip(outs.chunks_mut(share))
+            .map(|(chunk, outs)| scope.spawn(move || map_share(chunk, outs)))
             .collect();
         let mut results = Vec::with_capacity(batch.len());
         for (handle, chunk) in handles.into_iter().zip(batch.chunks(share)) {
@@ -359,7 +382,6 @@ fn map_batch(
     })
 }
 
-/// The XML message (without its declaration) in a SOAP envelope.
 fn envelope(message: &[u8], version: &str) -> Vec<u8> {
     let namespace = if version == "1.2" {
         "http://www.w3.org/2003/05/soap-envelope"

@@ -6,6 +6,7 @@
 //! it does no IO (bytes and parsed TOML come in, bytes go out).
 
 use crate::helpers::{date, number, text};
+use crate::interp::recycle;
 use crate::interp::value::Value;
 use crate::interp::{EvalError, Failure, Interpreter, key_text};
 use crate::jit::{self, Compiled, JitError};
@@ -395,8 +396,10 @@ impl Program {
         options: DecodeOptions,
     ) -> Result<Value, Vec<MappingError>> {
         let event = json_in::decode_reading(&self.input, &self.reads, input, options)?;
+        let mut args = recycle::list(1);
+        args.push(event);
         evaluator
-            .run(&self.mapping, vec![event])
+            .run(&self.mapping, args)
             .map_err(|failure| vec![MappingError::from(failure)])
     }
 
@@ -413,13 +416,16 @@ impl Program {
         out: &mut Vec<u8>,
     ) -> Result<(), Vec<MappingError>> {
         let result = self.map_value(evaluator, input, options)?;
-        match (self.output.format.format, framing) {
+        let written = match (self.output.format.format, framing) {
             (WireFormat::Json, _) => json_out::encode(&self.output, &result, out),
             (WireFormat::Xml, Framing::Stream { .. }) => xml_out::encode(&self.output, &result, Layout::Line, out),
             (WireFormat::Xml, Framing::File) => xml_out::encode(&self.output, &result, Layout::Indented, out),
             (WireFormat::Csv, Framing::Stream { first }) => csv_out::encode(&self.output, &result, first, first, out),
             (WireFormat::Csv, Framing::File) => csv_out::encode(&self.output, &result, true, true, out),
-        }
+        };
+        // The output's buffers serve the next record.
+        recycle::recycle(result);
+        written
     }
 
     fn read_toml(&self, ty: &Ty, value: &toml::Value) -> Result<Value, String> {

@@ -26,50 +26,74 @@ impl DateTimeValue {
 
     /// RFC 3339 text (`2025-03-01T10:00:00+01:00`, `Z` for UTC).
     pub fn to_rfc3339(&self) -> String {
+        let mut out = String::with_capacity(25);
+        self.write_rfc3339(&mut out);
+        out
+    }
+
+    /// RFC 3339 text, appended to `out`.
+    pub fn write_rfc3339(&self, out: &mut String) {
+        use std::fmt::Write as _;
         let local = self.local();
-        let seconds = self.offset.seconds();
-        let zone = if seconds == 0 {
-            "Z".to_owned()
-        } else {
-            let sign = if seconds < 0 { '-' } else { '+' };
-            let abs = seconds.unsigned_abs();
-            format!("{sign}{:02}:{:02}", abs / 3600, (abs % 3600) / 60)
-        };
-        // Fractions of a second are kept (without trailing zeros), so a
-        // value read from the input is written back as precisely.
-        let nanos = local.subsec_nanosecond();
-        let fraction = if nanos == 0 {
-            String::new()
-        } else {
-            format!(".{nanos:09}").trim_end_matches('0').to_owned()
-        };
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}{zone}",
+        // Writing to a `String` cannot fail.
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
             local.year(),
             local.month(),
             local.day(),
             local.hour(),
             local.minute(),
             local.second()
-        )
+        );
+        // Fractions of a second are kept (without trailing zeros), so a
+        // value read from the input is written back as precisely.
+        let nanos = local.subsec_nanosecond();
+        if nanos != 0 {
+            let mut digits: usize = 9;
+            let mut fraction = nanos;
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                digits -= 1;
+            }
+            let _ = write!(out, ".{fraction:0digits$}");
+        }
+        let seconds = self.offset.seconds();
+        if seconds == 0 {
+            out.push('Z');
+        } else {
+            let sign = if seconds < 0 { '-' } else { '+' };
+            let abs = seconds.unsigned_abs();
+            let _ = write!(out, "{sign}{:02}:{:02}", abs / 3600, (abs % 3600) / 60);
+        }
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Piece {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Piece<'a> {
     Year,
     Month,
     Day,
     Hour,
     Minute,
     Second,
-    Literal(String),
+    Literal(&'a str),
 }
 
-fn pattern(text: &str) -> Result<Vec<Piece>> {
-    let mut pieces = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
+/// The pieces of a date pattern, read as they are needed (nothing is
+/// allocated); the first error ends them.
+#[derive(Clone)]
+struct Pieces<'a> {
+    text: &'a str,
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = Result<Piece<'a>>;
+
+    fn next(&mut self) -> Option<Result<Piece<'a>>> {
+        let rest = self.rest;
+        let ch = rest.chars().next()?;
         let (piece, len) = if rest.starts_with("yyyy") {
             (Piece::Year, 4)
         } else if rest.starts_with("MM") {
@@ -83,25 +107,38 @@ fn pattern(text: &str) -> Result<Vec<Piece>> {
         } else if rest.starts_with("ss") {
             (Piece::Second, 2)
         } else if let Some(quoted) = rest.strip_prefix('\'') {
-            let end = quoted.find('\'').ok_or_else(|| HelperError::BadArgument {
-                function: "date pattern",
-                message: format!("unclosed quote in {text:?}"),
-            })?;
-            (Piece::Literal(quoted[..end].to_owned()), end + 2)
+            let Some(end) = quoted.find('\'') else {
+                self.rest = "";
+                return Some(Err(HelperError::BadArgument {
+                    function: "date pattern",
+                    message: format!("unclosed quote in {:?}", self.text),
+                }));
+            };
+            (Piece::Literal(&quoted[..end]), end + 2)
         } else {
-            let ch = rest.chars().next().unwrap_or(' ');
             if ch.is_ascii_alphabetic() {
-                return Err(HelperError::BadArgument {
+                self.rest = "";
+                return Some(Err(HelperError::BadArgument {
                     function: "date pattern",
                     message: format!(
-                        "unknown pattern letter {ch:?} in {text:?}; use yyyy, MM, dd, HH, mm, ss, or quote literal text"
+                        "unknown pattern letter {ch:?} in {:?}; use yyyy, MM, dd, HH, mm, ss, or quote literal text",
+                        self.text
                     ),
-                });
+                }));
             }
-            (Piece::Literal(ch.to_string()), ch.len_utf8())
+            (Piece::Literal(&rest[..ch.len_utf8()]), ch.len_utf8())
         };
-        pieces.push(piece);
-        rest = &rest[len..];
+        self.rest = &rest[len..];
+        Some(Ok(piece))
+    }
+}
+
+/// The pattern `text`, checked whole first: its first error, if any, else
+/// its pieces.
+fn pattern(text: &str) -> Result<Pieces<'_>> {
+    let pieces = Pieces { text, rest: text };
+    for piece in pieces.clone() {
+        piece?;
     }
     Ok(pieces)
 }
@@ -132,11 +169,12 @@ fn read(text: &str, pattern_text: &str, what: &str) -> Result<Fields> {
     };
     let mut rest = text;
     for piece in pieces {
+        let piece = piece?;
         let digits = match piece {
             Piece::Year => 4,
             Piece::Literal(literal) => {
                 rest = rest
-                    .strip_prefix(literal.as_str())
+                    .strip_prefix(literal)
                     .ok_or_else(|| fail(&format!("expected {literal:?}")))?;
                 continue;
             }
@@ -260,14 +298,15 @@ fn rfc3339_offset(text: &str) -> Option<Offset> {
     Offset::from_seconds(sign * (hours * 3600 + minutes * 60)).ok()
 }
 
-fn write(pieces: &[Piece], date: Date, time: Option<(i8, i8, i8)>) -> Result<String> {
-    let mut out = String::new();
+fn write(pieces: Pieces<'_>, date: Date, time: Option<(i8, i8, i8)>, out: &mut String) -> Result<()> {
+    use std::fmt::Write as _;
     for piece in pieces {
-        match piece {
-            Piece::Year => out.push_str(&format!("{:04}", date.year())),
-            Piece::Month => out.push_str(&format!("{:02}", date.month())),
-            Piece::Day => out.push_str(&format!("{:02}", date.day())),
-            Piece::Hour | Piece::Minute | Piece::Second => {
+        // Writing to a `String` cannot fail.
+        let _ = match piece? {
+            Piece::Year => write!(out, "{:04}", date.year()),
+            Piece::Month => write!(out, "{:02}", date.month()),
+            Piece::Day => write!(out, "{:02}", date.day()),
+            piece @ (Piece::Hour | Piece::Minute | Piece::Second) => {
                 let (hour, minute, second) = time.ok_or_else(|| HelperError::BadArgument {
                     function: "format_date",
                     message: "a date has no time: use HH, mm and ss with a date-time".to_owned(),
@@ -277,29 +316,34 @@ fn write(pieces: &[Piece], date: Date, time: Option<(i8, i8, i8)>) -> Result<Str
                     Piece::Minute => minute,
                     _ => second,
                 };
-                out.push_str(&format!("{value:02}"));
+                write!(out, "{value:02}")
             }
-            Piece::Literal(text) => out.push_str(text),
-        }
+            Piece::Literal(text) => {
+                out.push_str(text);
+                Ok(())
+            }
+        };
     }
-    Ok(out)
+    Ok(())
 }
 
-/// A date written with a pattern.
-pub fn format_date(date: Date, pattern_text: &str) -> Result<String> {
-    write(&pattern(pattern_text)?, date, None)
+/// A date written with a pattern, appended to `out`.
+pub fn format_date(date: Date, pattern_text: &str, out: &mut String) -> Result<()> {
+    write(pattern(pattern_text)?, date, None, out)
 }
 
-/// A date-time written with a pattern, in `zone` (its own offset when none).
-pub fn format_datetime(value: DateTimeValue, pattern_text: &str, zone: Option<&str>) -> Result<String> {
+/// A date-time written with a pattern, in `zone` (its own offset when
+/// none), appended to `out`.
+pub fn format_datetime(value: DateTimeValue, pattern_text: &str, zone: Option<&str>, out: &mut String) -> Result<()> {
     let local = match zone {
         Some(name) => time_zone(name)?.to_datetime(value.instant),
         None => value.local(),
     };
     write(
-        &pattern(pattern_text)?,
+        pattern(pattern_text)?,
         local.date(),
         Some((local.hour(), local.minute(), local.second())),
+        out,
     )
 }
 
@@ -432,9 +476,18 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(format_date(date("2025-03-01"), "yyyyMMdd").unwrap(), "20250301");
-        assert_eq!(format_date(date("2025-03-01"), "dd.MM.yyyy").unwrap(), "01.03.2025");
-        assert!(format_date(date("2025-03-01"), "HH").is_err());
+        let format = |date: Date, pattern: &str| {
+            let mut out = String::new();
+            format_date(date, pattern, &mut out).map(|()| out)
+        };
+        assert_eq!(format(date("2025-03-01"), "yyyyMMdd").unwrap(), "20250301");
+        assert_eq!(format(date("2025-03-01"), "dd.MM.yyyy").unwrap(), "01.03.2025");
+        assert_eq!(format(date("2025-03-01"), "'day' dd 'of' MM").unwrap(), "day 01 of 03");
+        assert!(format(date("2025-03-01"), "HH").is_err());
+        // The whole pattern is checked before anything is written.
+        assert!(
+            format(date("2025-03-01"), "HH Q").is_err_and(|error| error.to_string().contains("unknown pattern letter"))
+        );
     }
 
     #[test]
@@ -448,7 +501,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(winter.to_rfc3339(), "2025-01-01T11:00:00+01:00");
-        assert_eq!(format_datetime(value, "HH:mm", Some("Europe/Berlin")).unwrap(), "12:00");
+        let mut out = String::new();
+        format_datetime(value, "HH:mm", Some("Europe/Berlin"), &mut out).unwrap();
+        assert_eq!(out, "12:00");
         assert!(matches!(
             to_timezone(value, "Mars/Olympus"),
             Err(HelperError::UnknownTimeZone(_))

@@ -8,14 +8,31 @@ pub fn length(text: &str) -> usize {
     text.chars().count()
 }
 
-/// Upper case (Unicode: `ß` becomes `SS`).
-pub fn upper(text: &str) -> String {
-    text.to_uppercase()
+/// Upper case (Unicode: `ß` becomes `SS`), appended to `out`.
+pub fn upper(text: &str, out: &mut String) {
+    if text.is_ascii() {
+        let start = out.len();
+        out.push_str(text);
+        out[start..].make_ascii_uppercase();
+    } else {
+        // `str::to_uppercase` maps character by character too.
+        out.extend(text.chars().flat_map(char::to_uppercase));
+    }
 }
 
-/// Lower case.
-pub fn lower(text: &str) -> String {
-    text.to_lowercase()
+/// Lower case, appended to `out`.
+pub fn lower(text: &str, out: &mut String) {
+    if text.is_ascii() {
+        let start = out.len();
+        out.push_str(text);
+        out[start..].make_ascii_lowercase();
+    } else if text.contains('Σ') {
+        // A capital sigma lowers by its place in the word: only
+        // `str::to_lowercase` knows the rule.
+        out.push_str(&text.to_lowercase());
+    } else {
+        out.extend(text.chars().flat_map(char::to_lowercase));
+    }
 }
 
 /// Without white space (Unicode White_Space, no-break spaces included) at
@@ -45,26 +62,28 @@ fn target_length(function: &'static str, length: i64) -> Result<usize> {
         })
 }
 
-/// Padded on the left with `fill` to `length` characters; never cut.
-pub fn pad_left(text: &str, length: i64, fill: &str) -> Result<String> {
+/// Padded on the left with `fill` to `length` characters; never cut;
+/// appended to `out`.
+pub fn pad_left(text: &str, length: i64, fill: &str, out: &mut String) -> Result<()> {
     let fill = single_char("pad_left", fill)?;
     let length = target_length("pad_left", length)?;
-    let current = self::length(text);
-    let mut out = String::with_capacity(text.len() + length.saturating_sub(current));
-    out.extend(std::iter::repeat_n(fill, length.saturating_sub(current)));
+    let missing = length.saturating_sub(self::length(text));
+    out.reserve(text.len() + missing * fill.len_utf8());
+    out.extend(std::iter::repeat_n(fill, missing));
     out.push_str(text);
-    Ok(out)
+    Ok(())
 }
 
-/// Padded on the right with `fill` to `length` characters; never cut.
-pub fn pad_right(text: &str, length: i64, fill: &str) -> Result<String> {
+/// Padded on the right with `fill` to `length` characters; never cut;
+/// appended to `out`.
+pub fn pad_right(text: &str, length: i64, fill: &str, out: &mut String) -> Result<()> {
     let fill = single_char("pad_right", fill)?;
     let length = target_length("pad_right", length)?;
-    let current = self::length(text);
-    let mut out = String::with_capacity(text.len() + length.saturating_sub(current));
+    let missing = length.saturating_sub(self::length(text));
+    out.reserve(text.len() + missing * fill.len_utf8());
     out.push_str(text);
-    out.extend(std::iter::repeat_n(fill, length.saturating_sub(current)));
-    Ok(out)
+    out.extend(std::iter::repeat_n(fill, missing));
+    Ok(())
 }
 
 /// `length` characters from position `start` (0-based); a range past the
@@ -92,35 +111,40 @@ pub fn substring(text: &str, start: i64, length: Option<i64>) -> Result<&str> {
 }
 
 /// Every occurrence of `from` replaced by `to` (plain text; an empty `from`
-/// changes nothing).
-pub fn replace(text: &str, from: &str, to: &str) -> String {
+/// changes nothing), appended to `out`.
+pub fn replace(text: &str, from: &str, to: &str, out: &mut String) {
     if from.is_empty() {
-        return text.to_owned();
+        out.push_str(text);
+        return;
     }
-    text.replace(from, to)
+    let mut last = 0;
+    for (at, _) in text.match_indices(from) {
+        out.push_str(&text[last..at]);
+        out.push_str(to);
+        last = at + from.len();
+    }
+    out.push_str(&text[last..]);
 }
 
 /// The pieces between separators.
-pub fn split<'a>(text: &'a str, separator: &str) -> Result<Vec<&'a str>> {
+pub fn split<'a, 'b>(text: &'a str, separator: &'b str) -> Result<std::str::Split<'a, &'b str>> {
     if separator.is_empty() {
         return Err(HelperError::BadArgument {
             function: "split",
             message: "the separator must not be empty".to_owned(),
         });
     }
-    Ok(text.split(separator).collect())
+    Ok(text.split(separator))
 }
 
-/// Texts joined with a separator.
-pub fn join<S: AsRef<str>>(texts: &[S], separator: &str) -> String {
-    let mut out = String::new();
-    for (index, text) in texts.iter().enumerate() {
+/// Texts joined with a separator, appended to `out`.
+pub fn join<'a>(texts: impl IntoIterator<Item = &'a str>, separator: &str, out: &mut String) {
+    for (index, text) in texts.into_iter().enumerate() {
         if index > 0 {
             out.push_str(separator);
         }
-        out.push_str(text.as_ref());
+        out.push_str(text);
     }
-    out
 }
 
 /// Checks that XML 1.0 can carry `text` (its `Char` production: no C0
@@ -154,10 +178,20 @@ pub fn check_length(text: &str, max: u32) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// What an appending helper writes after `before`, which it must keep.
+    fn appended(f: impl FnOnce(&mut String)) -> String {
+        let mut out = String::from("before|");
+        f(&mut out);
+        out.strip_prefix("before|")
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("{out:?} lost its start"))
+    }
+
     #[test]
     fn characters_not_bytes() {
         assert_eq!(length("Müller😀"), 7);
-        assert_eq!(upper("straße"), "STRASSE");
+        assert_eq!(appended(|out| upper("straße", out)), "STRASSE");
+        assert_eq!(appended(|out| upper("abc-1", out)), "ABC-1");
         assert_eq!(substring("Müller GmbH", 0, Some(6)).unwrap(), "Müller");
         assert_eq!(substring("😀ab", 1, Some(1)).unwrap(), "a");
         assert_eq!(substring("ABC", 1, None).unwrap(), "BC");
@@ -168,13 +202,36 @@ mod tests {
     }
 
     #[test]
+    fn cases_agree_with_the_standard_library() {
+        for text in [
+            "",
+            "Straße",
+            "ÀÉÎ õü",
+            "ΟΔΟΣ ΟΔΟΣ.",
+            "Σ",
+            "İstanbul",
+            "ǅ",
+            "ﬃ",
+            "MIXED case 42",
+        ] {
+            assert_eq!(appended(|out| upper(text, out)), text.to_uppercase(), "{text}");
+            assert_eq!(appended(|out| lower(text, out)), text.to_lowercase(), "{text}");
+        }
+    }
+
+    #[test]
     fn padding_never_cuts() {
-        assert_eq!(pad_left("10", 6, "0").unwrap(), "000010");
-        assert_eq!(pad_left("1234567", 6, "0").unwrap(), "1234567");
-        assert_eq!(pad_right("AB", 4, " ").unwrap(), "AB  ");
-        assert_eq!(pad_left("x", 3, "é").unwrap(), "ééx");
-        assert!(pad_left("x", 3, "00").is_err());
-        assert!(pad_left("x", -1, "0").is_err());
+        let pad = |f: fn(&str, i64, &str, &mut String) -> Result<()>, text: &str, length: i64, fill: &str| {
+            let mut result = Ok(());
+            let out = appended(|out| result = f(text, length, fill, out));
+            result.map(|()| out)
+        };
+        assert_eq!(pad(pad_left, "10", 6, "0").unwrap(), "000010");
+        assert_eq!(pad(pad_left, "1234567", 6, "0").unwrap(), "1234567");
+        assert_eq!(pad(pad_right, "AB", 4, " ").unwrap(), "AB  ");
+        assert_eq!(pad(pad_left, "x", 3, "é").unwrap(), "ééx");
+        assert!(pad(pad_left, "x", 3, "00").is_err());
+        assert!(pad(pad_left, "x", -1, "0").is_err());
     }
 
     #[test]
@@ -184,12 +241,25 @@ mod tests {
 
     #[test]
     fn split_join_replace() {
-        assert_eq!(split("a;b;;c", ";").unwrap(), ["a", "b", "", "c"]);
-        assert_eq!(split("", ";").unwrap(), [""]);
+        assert_eq!(split("a;b;;c", ";").unwrap().collect::<Vec<_>>(), ["a", "b", "", "c"]);
+        assert_eq!(split("", ";").unwrap().collect::<Vec<_>>(), [""]);
         assert!(split("a", "").is_err());
-        assert_eq!(join(&["a", "b"], ", "), "a, b");
-        assert_eq!(join::<&str>(&[], ", "), "");
-        assert_eq!(replace("DE 123 456", " ", ""), "DE123456");
-        assert_eq!(replace("abc", "", "x"), "abc");
+        assert_eq!(appended(|out| join(["a", "b"], ", ", out)), "a, b");
+        assert_eq!(appended(|out| join([], ", ", out)), "");
+        for (text, from, to) in [
+            ("DE 123 456", " ", ""),
+            ("abc", "", "x"),
+            ("aaa", "aa", "b"),
+            ("x", "x", "yy"),
+            ("Müller", "ü", "ue"),
+            ("none here", "zz", "y"),
+        ] {
+            let expected = if from.is_empty() {
+                text.to_owned()
+            } else {
+                text.replace(from, to)
+            };
+            assert_eq!(appended(|out| replace(text, from, to, out)), expected, "{text}");
+        }
     }
 }

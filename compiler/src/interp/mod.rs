@@ -4,6 +4,7 @@
 //! Arithmetic, text and dates go through [`crate::helpers`], which the JIT
 //! calls too. A failure is an [`EvalError`]; the caller adds the paths.
 
+pub mod recycle;
 pub mod value;
 
 use crate::helpers::number::{self, RoundingMode};
@@ -259,12 +260,12 @@ impl Tables {
                 .get(&table)
                 .and_then(|entries| match key {
                     Value::Text(text) => entries.get(text.as_str()),
-                    other => entries.get(&key_text(other)),
+                    other => with_key_text(other, true, |text| entries.get(text)),
                 })
                 .map_or(Found::Absent, Found::Value),
             Some(entries) => {
                 let found = match self.inline.get(&table) {
-                    Some(index) => index.get(&KeyText::of(key)).copied(),
+                    Some(index) => with_key_text(key, false, |text| index.get(text).copied()),
                     None => entries.iter().position(|(keys, _)| keys.iter().any(|k| k == key)),
                 };
                 match (found, &definition.fallback) {
@@ -924,24 +925,76 @@ pub struct KeyText(String);
 impl KeyText {
     /// The key of `value`.
     pub fn of(value: &Value) -> KeyText {
-        KeyText(match value {
-            Value::Int(n) => format!("n{n}"),
-            Value::Decimal(d) => format!("n{}", d.normalize()),
-            Value::Enum(index, _) => format!("e{index}"),
-            Value::Text(text) => format!("t{text}"),
-            Value::Record(slots) => {
-                let mut out = String::from("r");
-                for slot in slots {
-                    let key = KeyText::of(slot).0;
-                    out.push_str(&key.len().to_string());
-                    out.push(':');
-                    out.push_str(&key);
-                }
-                out
-            }
-            other => format!("v{other}"),
-        })
+        let mut out = String::new();
+        KeyText::write(value, &mut out);
+        KeyText(out)
     }
+
+    /// The key of `value`, in a kept buffer (see [`recycle`]); give it
+    /// back with [`KeyText::recycle`].
+    pub fn kept(value: &Value) -> KeyText {
+        let mut out = recycle::string();
+        KeyText::write(value, &mut out);
+        KeyText(out)
+    }
+
+    /// Gives the key's buffer back.
+    pub fn recycle(self) {
+        recycle::recycle_text(self.0);
+    }
+
+    /// Appends the key text of `value` to `out` (to look a key up without
+    /// building a `KeyText`: it borrows as `str`).
+    pub fn write(value: &Value, out: &mut String) {
+        use std::fmt::Write as _;
+        // Writing to a `String` cannot fail.
+        let _ = match value {
+            Value::Int(n) => write!(out, "n{n}"),
+            Value::Decimal(d) => write!(out, "n{}", d.normalize()),
+            Value::Enum(index, _) => write!(out, "e{index}"),
+            Value::Text(text) => {
+                out.push('t');
+                out.push_str(text);
+                Ok(())
+            }
+            Value::Record(slots) => {
+                out.push('r');
+                for slot in slots {
+                    let mut key = recycle::string();
+                    KeyText::write(slot, &mut key);
+                    let _ = write!(out, "{}:", key.len());
+                    out.push_str(&key);
+                    recycle::recycle_text(key);
+                }
+                Ok(())
+            }
+            other => write!(out, "v{other}"),
+        };
+    }
+}
+
+/// A `KeyText` hashes as its text, so a map of them can be searched with a
+/// `&str`.
+impl std::borrow::Borrow<str> for KeyText {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Runs `f` on `key`'s text as [`KeyText::write`] gives it (or, for an
+/// external table, as [`key_text`] does), in a kept buffer.
+fn with_key_text<T>(key: &Value, external: bool, f: impl FnOnce(&str) -> T) -> T {
+    use std::fmt::Write as _;
+    let mut text = recycle::string();
+    if external {
+        // Writing to a `String` cannot fail.
+        let _ = write!(text, "{key}");
+    } else {
+        KeyText::write(key, &mut text);
+    }
+    let found = f(&text);
+    recycle::recycle_text(text);
+    found
 }
 
 /// Applies a field's run-time check to the value set into it.
@@ -1063,7 +1116,11 @@ pub fn apply(op: Op, args: &[&Value]) -> Result<Value> {
             other => return Err(internal(format!("not of {other}"))),
         },
         Op::Concat => {
-            let mut out = String::new();
+            let mut room = 0;
+            for value in args {
+                room += txt(value)?.len();
+            }
+            let mut out = recycle::string_with_room(room);
             for value in args {
                 out.push_str(txt(value)?);
             }
@@ -1081,6 +1138,19 @@ fn equal(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// The text `write` appends to a kept buffer (see [`recycle`]); on
+/// failure the buffer goes back.
+fn written(write: impl FnOnce(&mut String) -> Result<()>) -> Result<Value> {
+    let mut out = recycle::string();
+    match write(&mut out) {
+        Ok(()) => Ok(Value::Text(out)),
+        Err(error) => {
+            recycle::recycle_text(out);
+            Err(error)
+        }
+    }
+}
+
 /// The value-level builtins. The list builtins (`sum`, `count`, `first`,
 /// `min` of a list, `sort_by`, …) are lowered to loops instead.
 fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
@@ -1090,29 +1160,43 @@ fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
             .ok_or_else(|| internal(format!("`{name}` is missing argument {i}")))
     };
     Ok(match name {
-        "upper" => Value::Text(text::upper(txt(arg(0)?)?)),
-        "lower" => Value::Text(text::lower(txt(arg(0)?)?)),
-        "trim" => Value::Text(text::trim(txt(arg(0)?)?).to_owned()),
-        "pad_left" => Value::Text(text::pad_left(txt(arg(0)?)?, int(arg(1)?)?, txt(arg(2)?)?)?),
-        "pad_right" => Value::Text(text::pad_right(txt(arg(0)?)?, int(arg(1)?)?, txt(arg(2)?)?)?),
+        "upper" => written(|out| {
+            text::upper(txt(arg(0)?)?, out);
+            Ok(())
+        })?,
+        "lower" => written(|out| {
+            text::lower(txt(arg(0)?)?, out);
+            Ok(())
+        })?,
+        "trim" => Value::Text(recycle::text(text::trim(txt(arg(0)?)?))),
+        "pad_left" => written(|out| Ok(text::pad_left(txt(arg(0)?)?, int(arg(1)?)?, txt(arg(2)?)?, out)?))?,
+        "pad_right" => written(|out| Ok(text::pad_right(txt(arg(0)?)?, int(arg(1)?)?, txt(arg(2)?)?, out)?))?,
         "substring" => {
             let length = match args.get(2) {
                 Some(value) => Some(int(value)?),
                 None => None,
             };
-            Value::Text(text::substring(txt(arg(0)?)?, int(arg(1)?)?, length)?.to_owned())
+            Value::Text(recycle::text(text::substring(txt(arg(0)?)?, int(arg(1)?)?, length)?))
         }
-        "replace" => Value::Text(text::replace(txt(arg(0)?)?, txt(arg(1)?)?, txt(arg(2)?)?)),
-        "split" => Value::List(
-            text::split(txt(arg(0)?)?, txt(arg(1)?)?)?
-                .into_iter()
-                .map(|piece| Value::Text(piece.to_owned()))
-                .collect(),
-        ),
+        "replace" => written(|out| {
+            text::replace(txt(arg(0)?)?, txt(arg(1)?)?, txt(arg(2)?)?, out);
+            Ok(())
+        })?,
+        "split" => {
+            let mut pieces = recycle::list(0);
+            pieces.extend(text::split(txt(arg(0)?)?, txt(arg(1)?)?)?.map(|piece| Value::Text(recycle::text(piece))));
+            Value::List(pieces)
+        }
         "join" => match arg(0)? {
             Value::List(items) => {
-                let texts = items.iter().map(txt).collect::<Result<Vec<&str>>>()?;
-                Value::Text(text::join(&texts, txt(arg(1)?)?))
+                for item in items {
+                    txt(item)?;
+                }
+                let separator = txt(arg(1)?)?;
+                written(|out| {
+                    text::join(items.iter().filter_map(|item| txt(item).ok()), separator, out);
+                    Ok(())
+                })?
             }
             other => return Err(internal(format!("join of {other}"))),
         },
@@ -1123,11 +1207,18 @@ fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
             other => return Err(internal(format!("length of {other}"))),
         },
         "text" => match arg(0)? {
-            Value::Text(value) => Value::Text(value.clone()),
-            Value::Enum(_, variant) => Value::Text(variant.clone()),
-            Value::DateTime(value) => Value::Text(value.to_rfc3339()),
+            Value::Text(value) => Value::Text(recycle::text(value)),
+            Value::Enum(_, variant) => Value::Text(recycle::text(variant)),
+            Value::DateTime(value) => written(|out| {
+                value.write_rfc3339(out);
+                Ok(())
+            })?,
             Value::Absent => Value::Absent,
-            other => Value::Text(other.to_string()),
+            // Numbers, dates and truth values as the language writes them.
+            other => written(|out| {
+                use std::fmt::Write as _;
+                write!(out, "{other}").map_err(|_| internal("text of a value failed"))
+            })?,
         },
         "round" => {
             let mode = match args.get(2) {
@@ -1168,8 +1259,8 @@ fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
         "parse_int" => Value::Int(number::parse_int(txt(arg(0)?)?)?),
         "parse_date" => Value::Date(date::parse_date(txt(arg(0)?)?, opt_txt(args, 1)?)?),
         "format_date" => match arg(0)? {
-            Value::Date(value) => Value::Text(date::format_date(*value, txt(arg(1)?)?)?),
-            Value::DateTime(value) => Value::Text(date::format_datetime(*value, txt(arg(1)?)?, None)?),
+            Value::Date(value) => written(|out| Ok(date::format_date(*value, txt(arg(1)?)?, out)?))?,
+            Value::DateTime(value) => written(|out| Ok(date::format_datetime(*value, txt(arg(1)?)?, None, out)?))?,
             other => return Err(internal(format!("format_date of {other}"))),
         },
         "parse_datetime" => Value::DateTime(date::parse_datetime(
@@ -1178,7 +1269,9 @@ fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
             opt_txt(args, 2)?,
         )?),
         "format_datetime" => match arg(0)? {
-            Value::DateTime(value) => Value::Text(date::format_datetime(*value, txt(arg(1)?)?, opt_txt(args, 2)?)?),
+            Value::DateTime(value) => {
+                written(|out| Ok(date::format_datetime(*value, txt(arg(1)?)?, opt_txt(args, 2)?, out)?))?
+            }
             other => return Err(internal(format!("format_datetime of {other}"))),
         },
         "add_days" => match arg(0)? {

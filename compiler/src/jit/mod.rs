@@ -34,6 +34,19 @@
 //! evaluated only the earlier params have values, and reading a later one
 //! fails as it does in the interpreter.
 //!
+//! **Buffers.** No record allocates in the steady state. Every value a
+//! record needs is built from the per-thread buffers of
+//! [`crate::interp::recycle`]: the decoder's texts, records and lists,
+//! copies into output records, new records and lists, fold results, the
+//! text builtins' results. Every value a record is done with goes back
+//! there: a frame's slots when a body returns, a slot's old value when a
+//! loop writes it again, the input record after the run
+//! ([`Instance::run`]) and the output after encoding
+//! ([`crate::program::Program::run_event`]). The tables of `sort_by`,
+//! `distinct_by` and `group_by` folds are kept per thread likewise (see
+//! [`rt`]). `tests/steady_state.rs` counts allocations to hold every
+//! example to this.
+//!
 //! **Helpers.** The `extern "C"` functions of [`rt`] take and return machine
 //! words (one Cranelift signature per arity, `I64` everywhere, the host's
 //! default calling convention). Generated code calls them indirectly
@@ -78,6 +91,7 @@ pub mod codegen;
 pub mod layout;
 pub mod rt;
 
+use crate::interp::recycle;
 use crate::interp::value::Value;
 use crate::interp::{EvalError, Failure, Interpreter, Tables};
 use crate::mir::{self, Check, Op};
@@ -402,7 +416,11 @@ impl Instance {
             });
         };
         match self.run_body(index, &mut args) {
-            Ok(value) => Ok(value),
+            Ok(value) => {
+                // The arguments (the input record) serve the next record.
+                recycle::recycle_list(args);
+                Ok(value)
+            }
             Err(error) => Err(self.locate(name, args, error)),
         }
     }

@@ -16,6 +16,7 @@
 #![allow(unsafe_code)]
 
 use super::Compiled;
+use crate::interp::recycle;
 use crate::interp::value::Value;
 use crate::interp::{EvalError, KeyText, Tables, apply, check_value, compare, sort_by_key};
 use crate::mir::Op;
@@ -93,8 +94,56 @@ pub enum FoldState {
     Sort(Vec<(Value, Value)>),
     /// `distinct_by`: keys seen, elements kept.
     Distinct(HashSet<KeyText>, Vec<Value>),
-    /// `group_by`: groups in order of first sight and their index.
-    Group(Vec<(Value, Vec<Value>)>, HashMap<KeyText, usize>),
+    /// `group_by`: the groups in order of first sight (records of key and
+    /// members, as the fold gives them) and each key's group.
+    Group(Vec<Value>, HashMap<KeyText, usize>),
+}
+
+/// The tables and row buffers of `sort_by`, `distinct_by` and `group_by`
+/// folds that ended, kept per thread (emptied, with their room) for the
+/// next fold, as [`recycle`] keeps values' buffers.
+struct Spares {
+    rows: Vec<Vec<(Value, Value)>>,
+    sets: Vec<HashSet<KeyText>>,
+    maps: Vec<HashMap<KeyText, usize>>,
+}
+
+/// How many of each kind a thread keeps.
+const SPARES: usize = 16;
+
+thread_local! {
+    static SPARE: RefCell<Spares> = const {
+        RefCell::new(Spares {
+            rows: Vec::new(),
+            sets: Vec::new(),
+            maps: Vec::new(),
+        })
+    };
+}
+
+impl Spares {
+    /// Keeps `spare` (empty) in the list `kind` picks, unless it is full.
+    fn keep<T>(&mut self, kind: impl FnOnce(&mut Spares) -> &mut Vec<T>, spare: T) {
+        let kept = kind(self);
+        if kept.len() < SPARES {
+            kept.push(spare);
+        }
+    }
+}
+
+/// Runs `f` on this thread's spares, unless they are in use or gone.
+fn with_spares<T>(f: impl FnOnce(&mut Spares) -> T) -> Option<T> {
+    SPARE
+        .try_with(|spares| spares.try_borrow_mut().ok().map(|mut spares| f(&mut spares)))
+        .ok()
+        .flatten()
+}
+
+/// Gives the texts of a fold's keys back.
+fn give_keys(keys: impl Iterator<Item = KeyText>) {
+    for key in keys {
+        key.recycle();
+    }
 }
 
 /// Fold codes compiled code passes to [`mw_fold_begin`].
@@ -149,7 +198,11 @@ fn take_frame() -> Frame {
 }
 
 fn give_frame(mut frame: Frame) {
-    frame.slots.clear();
+    // The slots' values are the record's temporaries: their buffers are
+    // kept for the next record.
+    for value in frame.slots.drain(..) {
+        recycle::recycle(value);
+    }
     frame.folds.clear();
     POOL.with(|pool| {
         if let Ok(mut pool) = pool.try_borrow_mut()
@@ -208,13 +261,17 @@ unsafe fn put(dst: *mut Value, src: *const Value, owned: usize) {
         return;
     }
     // SAFETY: the caller's contract.
-    unsafe {
-        *dst = if owned != 0 {
-            std::mem::take(&mut *(src as *mut Value))
-        } else {
-            (*src).clone()
-        };
-    }
+    unsafe { set(dst, get(src, owned)) }
+}
+
+/// Writes `value` to `dst`, recycling what `dst` held (a loop's slots are
+/// written once per element).
+///
+/// # Safety
+/// `dst` points to a live value that nothing borrows.
+unsafe fn set(dst: *mut Value, value: Value) {
+    // SAFETY: the caller's contract.
+    recycle::recycle(std::mem::replace(unsafe { &mut *dst }, value));
 }
 
 /// The value of `src`, moved (from an owned slot) or copied.
@@ -227,7 +284,7 @@ unsafe fn get(src: *const Value, owned: usize) -> Value {
         if owned != 0 {
             std::mem::take(&mut *(src as *mut Value))
         } else {
-            (*src).clone()
+            recycle::copy(&*src)
         }
     }
 }
@@ -319,7 +376,7 @@ pub unsafe extern "C" fn mw_apply(
         match result {
             Ok(value) => {
                 // SAFETY: `out` is a slot of the running body.
-                unsafe { *out = value };
+                unsafe { set(out, value) };
                 OK
             }
             Err(error) => rt.fail(error),
@@ -343,9 +400,14 @@ pub unsafe extern "C" fn mw_call(
     guarded(rt, || {
         // SAFETY: `argv` holds `argc` live value pointers.
         let pointers: &[*const Value] = unsafe { std::slice::from_raw_parts(argv, argc) };
-        let mut args: Vec<Value> = pointers.iter().map(|p| unsafe { (**p).clone() }).collect();
+        let mut args = recycle::list(pointers.len());
+        args.extend(pointers.iter().map(|p| recycle::copy(unsafe { &**p })));
+        let mut value = Value::Absent;
+        let status = call_body(rt, id, &mut args, &mut value);
+        recycle::recycle_list(args);
         // SAFETY: `out` is a slot of the running body.
-        call_body(rt, id, &mut args, unsafe { &mut *out })
+        unsafe { set(out, value) };
+        status
     })
 }
 
@@ -366,18 +428,23 @@ pub unsafe extern "C" fn mw_lookup(rt: *const Rt<'_>, table: usize, key: *const 
         let bodies = rt.compiled.tables.get(table);
         let body = match found {
             crate::interp::Found::Value(value) => {
-                *out = value.clone();
+                recycle::recycle(std::mem::replace(out, recycle::copy(value)));
                 return OK;
             }
             crate::interp::Found::Absent => {
-                *out = Value::Absent;
+                recycle::recycle(std::mem::take(out));
                 return OK;
             }
             crate::interp::Found::Entry(position) => bodies.and_then(|t| t.entries.get(position)).copied(),
             crate::interp::Found::Fallback => bodies.and_then(|t| t.fallback),
         };
         match body {
-            Some(id) => call_body(rt, id, &mut [], out),
+            Some(id) => {
+                let mut value = Value::Absent;
+                let status = call_body(rt, id, &mut [], &mut value);
+                recycle::recycle(std::mem::replace(out, value));
+                status
+            }
             None => rt.internal("unknown table entry"),
         }
     })
@@ -389,7 +456,7 @@ pub unsafe extern "C" fn mw_lookup(rt: *const Rt<'_>, table: usize, key: *const 
 /// Called only by compiled code, under the contract above.
 pub unsafe extern "C" fn mw_new_record(out: *mut Value, slots: usize) -> usize {
     // SAFETY: `out` is a slot of the running body.
-    unsafe { *out = Value::Record(vec![Value::Absent; slots]) };
+    unsafe { set(out, Value::Record(recycle::record(slots))) };
     OK
 }
 
@@ -427,7 +494,7 @@ pub unsafe extern "C" fn mw_set_slot(
         match unsafe { &mut *record } {
             Value::Record(slots) => {
                 if let Some(target) = slots.get_mut(slot) {
-                    *target = value;
+                    recycle::recycle(std::mem::replace(target, value));
                 }
                 OK
             }
@@ -452,7 +519,7 @@ pub unsafe extern "C" fn mw_assign(dst: *mut Value, src: *const Value, owned: us
 /// Called only by compiled code, under the contract above.
 pub unsafe extern "C" fn mw_set_int(out: *mut Value, n: usize) -> usize {
     // SAFETY: `out` is a slot of the running body.
-    unsafe { *out = Value::Int(n as i64) };
+    unsafe { set(out, Value::Int(n as i64)) };
     OK
 }
 
@@ -462,7 +529,7 @@ pub unsafe extern "C" fn mw_set_int(out: *mut Value, n: usize) -> usize {
 /// Called only by compiled code, under the contract above.
 pub unsafe extern "C" fn mw_list_new(out: *mut Value, capacity: usize) -> usize {
     // SAFETY: `out` is a slot of the running body.
-    unsafe { *out = Value::List(Vec::with_capacity(capacity)) };
+    unsafe { set(out, Value::List(recycle::list(capacity))) };
     OK
 }
 
@@ -578,7 +645,7 @@ pub unsafe extern "C" fn mw_fold_begin(folds: *mut FoldState, index: usize, kind
     // `index` is one of them (the code generator numbers them).
     let state = unsafe { &mut *folds.add(index) };
     *state = match kind {
-        fold::COLLECT | fold::FILTER => FoldState::Collect(Vec::new()),
+        fold::COLLECT | fold::FILTER => FoldState::Collect(recycle::list(0)),
         fold::SUM_INT => FoldState::Sum(None, false),
         fold::SUM_DEC => FoldState::Sum(None, true),
         fold::COUNT => FoldState::Count(0),
@@ -586,9 +653,15 @@ pub unsafe extern "C" fn mw_fold_begin(folds: *mut FoldState, index: usize, kind
         fold::LAST => FoldState::Last(None),
         fold::MIN => FoldState::Best(None, true),
         fold::MAX => FoldState::Best(None, false),
-        fold::SORT_BY => FoldState::Sort(Vec::new()),
-        fold::DISTINCT_BY => FoldState::Distinct(HashSet::new(), Vec::new()),
-        _ => FoldState::Group(Vec::new(), HashMap::new()),
+        fold::SORT_BY => FoldState::Sort(with_spares(|spares| spares.rows.pop()).flatten().unwrap_or_default()),
+        fold::DISTINCT_BY => FoldState::Distinct(
+            with_spares(|spares| spares.sets.pop()).flatten().unwrap_or_default(),
+            recycle::list(0),
+        ),
+        _ => FoldState::Group(
+            recycle::list(0),
+            with_spares(|spares| spares.maps.pop()).flatten().unwrap_or_default(),
+        ),
     };
     OK
 }
@@ -640,7 +713,7 @@ pub unsafe extern "C" fn mw_fold_step(
                 let decided = match kind {
                     fold::ANY => is_true().then_some(Value::Bool(true)),
                     fold::ALL => (!is_true()).then_some(Value::Bool(false)),
-                    _ => is_true().then(|| unsafe { (*item).clone() }),
+                    _ => is_true().then(|| recycle::copy(unsafe { &*item })),
                 };
                 if let Some(value) = decided {
                     *state = FoldState::Decided(value);
@@ -649,8 +722,10 @@ pub unsafe extern "C" fn mw_fold_step(
             }
             FoldState::Decided(_) | FoldState::Idle => return rt.internal("a fold stepped after it ended"),
             FoldState::Last(chosen) => {
-                if is_true() {
-                    *chosen = Some(unsafe { (*item).clone() });
+                if is_true()
+                    && let Some(before) = chosen.replace(recycle::copy(unsafe { &*item }))
+                {
+                    recycle::recycle(before);
                 }
             }
             FoldState::Best(best, min) => {
@@ -663,27 +738,41 @@ pub unsafe extern "C" fn mw_fold_step(
                         Err(error) => return rt.fail(error),
                     },
                 };
-                if better {
-                    *best = Some(unsafe { get(body, owned) });
+                if better && let Some(before) = best.replace(unsafe { get(body, owned) }) {
+                    recycle::recycle(before);
                 }
             }
-            FoldState::Sort(rows) => rows.push((unsafe { get(body, owned) }, unsafe { (*item).clone() })),
+            FoldState::Sort(rows) => rows.push((unsafe { get(body, owned) }, recycle::copy(unsafe { &*item }))),
             FoldState::Distinct(seen, kept) => {
-                if seen.insert(KeyText::of(unsafe { &*body })) {
-                    kept.push(unsafe { (*item).clone() });
+                let key = KeyText::kept(unsafe { &*body });
+                if seen.contains(&key) {
+                    key.recycle();
+                } else {
+                    seen.insert(key);
+                    kept.push(recycle::copy(unsafe { &*item }));
                 }
             }
             FoldState::Group(groups, by_key) => {
-                let key = unsafe { &*body };
-                match by_key.entry(KeyText::of(key)) {
-                    std::collections::hash_map::Entry::Occupied(entry) => {
-                        if let Some((_, members)) = groups.get_mut(*entry.get()) {
-                            members.push(unsafe { (*item).clone() });
+                let key = KeyText::kept(unsafe { &*body });
+                match by_key.get(&key) {
+                    Some(&group) => {
+                        key.recycle();
+                        match groups.get_mut(group) {
+                            Some(Value::Record(slots)) => match slots.get_mut(1) {
+                                Some(Value::List(members)) => members.push(recycle::copy(unsafe { &*item })),
+                                _ => return rt.internal("a group without members"),
+                            },
+                            _ => return rt.internal("a group that is not a record"),
                         }
                     }
-                    std::collections::hash_map::Entry::Vacant(entry) => {
-                        entry.insert(groups.len());
-                        groups.push((unsafe { get(body, owned) }, vec![unsafe { (*item).clone() }]));
+                    None => {
+                        by_key.insert(key, groups.len());
+                        let mut members = recycle::list(1);
+                        members.push(recycle::copy(unsafe { &*item }));
+                        let mut group = recycle::list(2);
+                        group.push(unsafe { get(body, owned) });
+                        group.push(Value::List(members));
+                        groups.push(Value::Record(group));
                     }
                 }
             }
@@ -700,8 +789,13 @@ pub unsafe extern "C" fn mw_fold_end(rt: *const Rt<'_>, folds: *mut FoldState, i
     // SAFETY: see the helpers' contract above and `mw_fold_begin`.
     let (rt, state, out) = unsafe { (&*rt, &mut *folds.add(index), &mut *out) };
     guarded(rt, || {
-        *out = match std::mem::take(state) {
-            FoldState::Collect(kept) | FoldState::Distinct(_, kept) => Value::List(kept),
+        let value = match std::mem::take(state) {
+            FoldState::Collect(kept) => Value::List(kept),
+            FoldState::Distinct(mut seen, kept) => {
+                give_keys(seen.drain());
+                with_spares(|spares| spares.keep(|spares| &mut spares.sets, seen));
+                Value::List(kept)
+            }
             FoldState::Sum(total, decimal) => total.unwrap_or(if decimal {
                 Value::Decimal(Decimal::ZERO)
             } else {
@@ -720,16 +814,22 @@ pub unsafe extern "C" fn mw_fold_end(rt: *const Rt<'_>, folds: *mut FoldState, i
                 if let Err(error) = sort_by_key(&mut rows, |row| &row.0) {
                     return rt.fail(error);
                 }
-                Value::List(rows.into_iter().map(|(_, item)| item).collect())
+                let mut items = recycle::list(rows.len());
+                for (key, item) in rows.drain(..) {
+                    recycle::recycle(key);
+                    items.push(item);
+                }
+                with_spares(|spares| spares.keep(|spares| &mut spares.rows, rows));
+                Value::List(items)
             }
-            FoldState::Group(groups, _) => Value::List(
-                groups
-                    .into_iter()
-                    .map(|(key, members)| Value::Record(vec![key, Value::List(members)]))
-                    .collect(),
-            ),
+            FoldState::Group(groups, mut by_key) => {
+                give_keys(by_key.drain().map(|(key, _)| key));
+                with_spares(|spares| spares.keep(|spares| &mut spares.maps, by_key));
+                Value::List(groups)
+            }
             FoldState::Idle => return rt.internal("a fold ended before it began"),
         };
+        recycle::recycle(std::mem::replace(out, value));
         OK
     })
 }

@@ -11,6 +11,7 @@
 
 use super::MappingError;
 use super::shape::{RecordShape, Shape, Shapes};
+use crate::interp::recycle;
 use crate::interp::value::Value;
 
 /// Writes the rows of the root record `value` of `shapes` to `out`, after
@@ -39,33 +40,31 @@ pub fn encode(
         Some(Value::List(rows)) => rows.as_slice(),
         _ => &[],
     };
-    let mut text = String::new();
+    // The lines and one cell at a time, in kept buffers (see `recycle`).
+    let mut text = recycle::string();
+    let mut cell = recycle::string();
     let mut errors = Vec::new();
     if header {
         push_header(&mut text, row_shape, settings);
     }
     for (index, row) in rows.iter().enumerate() {
-        let path = format!("$.{field_name}[{index}]");
-        match row_cells(row_shape, row, &path, shapes) {
-            Ok(cells) => push_line(&mut text, &cells, settings),
-            Err(mut problems) => errors.append(&mut problems),
-        }
+        let path = Row { field_name, index };
+        push_row(&mut text, &mut cell, row_shape, row, &path, shapes, &mut errors);
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let bytes = if settings.windows_1252 {
-        encode_1252(&text, field_name)?
+    let written = if !errors.is_empty() {
+        Err(errors)
+    } else if settings.windows_1252 {
+        encode_1252(&text, field_name, out)
     } else {
-        let mut bytes = Vec::with_capacity(text.len() + 3);
         if bom && settings.bom {
-            bytes.extend_from_slice(b"\xEF\xBB\xBF");
+            out.extend_from_slice(b"\xEF\xBB\xBF");
         }
-        bytes.extend_from_slice(text.as_bytes());
-        bytes
+        out.extend_from_slice(text.as_bytes());
+        Ok(())
     };
-    out.extend_from_slice(&bytes);
-    Ok(())
+    recycle::recycle_text(text);
+    recycle::recycle_text(cell);
+    written
 }
 
 /// Where a CSV target keeps its rows: the root record, the slot of its
@@ -101,8 +100,13 @@ pub fn rows_shape(shapes: &Shapes) -> Result<RowsShape<'_>, String> {
 /// The header line, when the format has one.
 fn push_header(text: &mut String, row: &RecordShape, settings: &crate::resolve::annotations::CsvSettings) {
     if settings.header {
-        let names: Vec<String> = row.fields.iter().map(|f| quote(&f.csv_column, settings)).collect();
-        push_line(text, &names, settings);
+        for (index, field) in row.fields.iter().enumerate() {
+            if index > 0 {
+                text.push(settings.delimiter);
+            }
+            push_quoted(text, &field.csv_column, settings);
+        }
+        end_line(text, settings);
     }
 }
 
@@ -115,10 +119,11 @@ pub fn header(shapes: &Shapes) -> Result<Vec<u8>, Vec<MappingError>> {
     let field_name = root.fields.get(slot).map_or("rows", |f| f.name.as_str());
     let mut text = String::new();
     push_header(&mut text, row, settings);
-    if settings.windows_1252 {
-        return encode_1252(&text, field_name);
-    }
     let mut bytes = Vec::with_capacity(text.len() + 3);
+    if settings.windows_1252 {
+        encode_1252(&text, field_name, &mut bytes)?;
+        return Ok(bytes);
+    }
     if settings.bom {
         bytes.extend_from_slice(b"\xEF\xBB\xBF");
     }
@@ -126,71 +131,105 @@ pub fn header(shapes: &Shapes) -> Result<Vec<u8>, Vec<MappingError>> {
     Ok(bytes)
 }
 
-fn row_cells(record: &RecordShape, row: &Value, path: &str, shapes: &Shapes) -> Result<Vec<String>, Vec<MappingError>> {
+/// Where a row is, written out only for an error (`$.rows[3]`).
+struct Row<'a> {
+    field_name: &'a str,
+    index: usize,
+}
+
+impl Row<'_> {
+    /// The path of column `key` of the row.
+    fn at(&self, key: &str) -> String {
+        let mut path = format!("$.{}[{}]", self.field_name, self.index);
+        super::push_key(&mut path, key);
+        path
+    }
+}
+
+/// Appends one row's line to `text`, or nothing when a cell has a problem
+/// (every problem of the row goes to `errors`). `cell` is scratch room.
+fn push_row(
+    text: &mut String,
+    cell: &mut String,
+    record: &RecordShape,
+    row: &Value,
+    path: &Row<'_>,
+    shapes: &Shapes,
+    errors: &mut Vec<MappingError>,
+) {
     let settings = &shapes.format.csv;
     let Value::Record(slots) = row else {
-        return Err(vec![MappingError::output(
-            path,
+        errors.push(MappingError::output(
+            format!("$.{}[{}]", path.field_name, path.index),
             format!("expected a {} record", record.name),
-        )]);
+        ));
+        return;
     };
-    let mut cells = Vec::with_capacity(record.fields.len());
-    let mut errors = Vec::new();
-    for (field, slot) in record.fields.iter().zip(slots) {
-        let mut here = path.to_owned();
-        super::push_key(&mut here, &field.name);
+    let start = text.len();
+    let before = errors.len();
+    for (index, (field, slot)) in record.fields.iter().zip(slots).enumerate() {
+        if index > 0 {
+            text.push(settings.delimiter);
+        }
         if !slot.is_present() {
             if field.required {
                 errors.push(MappingError::output(
-                    here,
+                    path.at(&field.name),
                     format!("the required column `{}` has no value", field.csv_column),
                 ));
             }
-            cells.push(String::new());
             continue;
         }
-        match super::scalar_text(
+        cell.clear();
+        match super::push_scalar(
             &field.shape,
             field.wire,
             slot,
             field.csv_format.as_deref(),
             settings.decimal_separator,
+            cell,
         ) {
-            Ok(text) => match text.chars().find(|c| settings.windows_1252 && !fits_1252(*c)) {
+            Ok(()) => match cell.chars().find(|c| settings.windows_1252 && !fits_1252(*c)) {
                 Some(c) => errors.push(MappingError::output(
-                    here,
+                    path.at(&field.name),
                     format!(
                         "{c:?} (U+{:04X}) cannot be written in Windows-1252, the file's encoding",
                         u32::from(c)
                     ),
                 )),
-                None => cells.push(quote(&text, settings)),
+                None => push_quoted(text, cell, settings),
             },
-            Err(message) => errors.push(MappingError::output(here, message)),
+            Err(message) => errors.push(MappingError::output(path.at(&field.name), message)),
         }
     }
-    if errors.is_empty() { Ok(cells) } else { Err(errors) }
+    if errors.len() > before {
+        text.truncate(start);
+    } else {
+        end_line(text, settings);
+    }
 }
 
-/// RFC 4180: quoted when it holds the delimiter, the quote or a line break.
-fn quote(value: &str, settings: &crate::resolve::annotations::CsvSettings) -> String {
+/// RFC 4180: quoted when it holds the delimiter, the quote or a line
+/// break, with quotes doubled.
+fn push_quoted(text: &mut String, value: &str, settings: &crate::resolve::annotations::CsvSettings) {
     let needs = value
         .chars()
         .any(|c| c == settings.delimiter || c == settings.quote || c == '\n' || c == '\r');
     if !needs {
-        return value.to_owned();
+        text.push_str(value);
+        return;
     }
-    let doubled = value.replace(settings.quote, &format!("{0}{0}", settings.quote));
-    format!("{0}{doubled}{0}", settings.quote)
+    text.push(settings.quote);
+    for c in value.chars() {
+        if c == settings.quote {
+            text.push(c);
+        }
+        text.push(c);
+    }
+    text.push(settings.quote);
 }
 
-fn push_line(text: &mut String, cells: &[String], settings: &crate::resolve::annotations::CsvSettings) {
-    for (index, cell) in cells.iter().enumerate() {
-        if index > 0 {
-            text.push(settings.delimiter);
-        }
-        text.push_str(cell);
-    }
+fn end_line(text: &mut String, settings: &crate::resolve::annotations::CsvSettings) {
     text.push_str(if settings.crlf { "\r\n" } else { "\n" });
 }
 
@@ -199,19 +238,46 @@ fn fits_1252(c: char) -> bool {
     if c.is_ascii() {
         return true;
     }
-    let mut buffer = [0u8; 4];
-    let (_, _, unmappable) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut buffer));
-    !unmappable
+    let (mut text, mut byte) = ([0u8; 4], [0u8; 4]);
+    let mut encoder = encoding_rs::WINDOWS_1252.new_encoder();
+    let (result, _, _) = encoder.encode_from_utf8_without_replacement(c.encode_utf8(&mut text), &mut byte, true);
+    result == encoding_rs::EncoderResult::InputEmpty
 }
 
-/// The text in Windows-1252 (every cell was checked to fit).
-fn encode_1252(text: &str, field_name: &str) -> Result<Vec<u8>, Vec<MappingError>> {
-    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
-    if unmappable {
-        return Err(vec![MappingError::output(
-            format!("$.{field_name}"),
-            "a header cannot be written in Windows-1252, the file's encoding",
-        )]);
+/// The text in Windows-1252, appended to `out` (every cell was checked to
+/// fit; the header may not).
+fn encode_1252(text: &str, field_name: &str, out: &mut Vec<u8>) -> Result<(), Vec<MappingError>> {
+    let start = out.len();
+    // Every character Windows-1252 holds is one byte, and no shorter in
+    // UTF-8: the text's length is room enough.
+    out.reserve(text.len());
+    let mut encoder = encoding_rs::WINDOWS_1252.new_encoder();
+    let (result, _) = encoder.encode_from_utf8_to_vec_without_replacement(text, out, true);
+    match result {
+        encoding_rs::EncoderResult::InputEmpty => Ok(()),
+        _ => {
+            out.truncate(start);
+            Err(vec![MappingError::output(
+                format!("$.{field_name}"),
+                "a header cannot be written in Windows-1252, the file's encoding",
+            )])
+        }
     }
-    Ok(bytes.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_fits_windows_1252_agrees_with_encoding_rs() {
+        for c in (0u32..0x3000)
+            .chain([0x20AC, 0x2122, 0xFFFD, 0x1F600])
+            .filter_map(char::from_u32)
+        {
+            let mut buffer = [0u8; 4];
+            let (_, _, unmappable) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut buffer));
+            assert_eq!(fits_1252(c), !unmappable, "{c:?}");
+        }
+    }
 }

@@ -26,6 +26,7 @@ mod fast;
 use super::MappingError;
 use super::shape::{RecordShape, Shape, Shapes};
 use crate::helpers::{date, number, text};
+use crate::interp::recycle;
 use crate::interp::value::Value;
 use crate::mir::demand::Demand;
 use rust_decimal::Decimal;
@@ -375,7 +376,7 @@ impl Seed<'_, '_, '_> {
                 };
                 match def.by_name.get(text) {
                     Some(_) if self.read.is_none() => Value::Absent,
-                    Some(variant) => Value::Enum(*variant, text.to_owned()),
+                    Some(variant) => Value::Enum(*variant, recycle::text(text)),
                     None => {
                         let mut message = format!(
                             "{} is not a {}: expected one of {}",
@@ -420,18 +421,16 @@ impl Seed<'_, '_, '_> {
     /// A record's slots, all absent; none when nothing reads the record
     /// (it is only validated).
     fn new_slots(&self, record: &RecordShape) -> Vec<Value> {
-        let mut slots = Vec::new();
-        if self.read.is_some() {
-            slots.reserve_exact(record.fields.len());
-            slots.resize_with(record.fields.len(), || Value::Absent);
+        match self.read {
+            Some(_) => recycle::record(record.fields.len()),
+            None => Vec::new(),
         }
-        slots
     }
 
     /// Text that passed its checks, copied only when it is read.
     fn keep_text(&self, text: &str) -> Value {
         match self.read {
-            Some(_) => Value::Text(text.to_owned()),
+            Some(_) => Value::Text(recycle::text(text)),
             None => Value::Absent,
         }
     }
@@ -658,11 +657,11 @@ impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
         // Elements are read as their list is (a list and its elements
         // share a demand); a list nothing reads is only validated.
         let keep = self.read.is_some();
-        let mut items = Vec::with_capacity(if keep {
-            seq.size_hint().unwrap_or(0).min(1024)
+        let mut items = if keep {
+            recycle::list(seq.size_hint().unwrap_or(0).min(1024))
         } else {
-            0
-        });
+            Vec::new()
+        };
         let mut count = 0;
         loop {
             let node = Node::Index(self.path, count);

@@ -16,6 +16,7 @@ use super::{MappingError, Step};
 use crate::helpers::date::DateTimeValue;
 use crate::helpers::{number, text};
 use crate::interp::value::Value;
+use smallvec::SmallVec;
 use std::io::Write;
 
 /// Writes the root record `value` of `shapes` as one line of JSON (without
@@ -27,13 +28,14 @@ pub fn encode(shapes: &Shapes, value: &Value, out: &mut Vec<u8>) -> Result<(), V
         shapes,
         out,
         errors: Vec::new(),
-        path: Vec::new(),
+        path: SmallVec::new(),
     };
     encoder.record(shapes.root, value);
     if encoder.errors.is_empty() {
         Ok(())
     } else {
-        let errors = encoder.errors;
+        let errors = std::mem::take(&mut encoder.errors);
+        drop(encoder);
         out.truncate(start);
         Err(errors)
     }
@@ -43,7 +45,8 @@ struct Encoder<'a> {
     shapes: &'a Shapes,
     out: &'a mut Vec<u8>,
     errors: Vec<MappingError>,
-    path: Vec<Step<'a>>,
+    /// Where the encoder is (on the stack: paths are seldom deeper).
+    path: SmallVec<[Step<'a>; 16]>,
 }
 
 impl<'a> Encoder<'a> {

@@ -177,21 +177,45 @@ pub fn scalar_text(
     pattern: Option<&str>,
     separator: char,
 ) -> Result<String, String> {
+    let mut out = String::new();
+    push_scalar(shape, wire, value, pattern, separator, &mut out)?;
+    Ok(out)
+}
+
+/// [`scalar_text`], appended to `out` (which holds part of it, or nothing
+/// more, after an error).
+pub fn push_scalar(
+    shape: &shape::Shape,
+    wire: shape::Wire,
+    value: &crate::interp::value::Value,
+    pattern: Option<&str>,
+    separator: char,
+    out: &mut String,
+) -> Result<(), String> {
     use crate::helpers::{date, number, text};
     use crate::interp::value::Value;
     use shape::{Shape, Wire};
-    Ok(match (shape, value) {
-        (Shape::Optional(inner), value) => return scalar_text(inner, wire, value, pattern, separator),
+    use std::fmt::Write as _;
+    // Writing to a `String` cannot fail.
+    let _ = match (shape, value) {
+        (Shape::Optional(inner), value) => return push_scalar(inner, wire, value, pattern, separator, out),
         (Shape::Text { max_len }, Value::Text(t)) => {
             if let Some(max) = max_len {
                 text::check_length(t, *max).map_err(|e| e.to_string())?;
             }
-            t.clone()
+            out.push_str(t);
+            Ok(())
         }
-        (Shape::Currency | Shape::Country, Value::Text(t)) => t.clone(),
-        (Shape::Enum(_), Value::Enum(_, name)) => name.clone(),
-        (Shape::Bool, Value::Bool(flag)) => flag.to_string(),
-        (Shape::Int, Value::Int(n)) => n.to_string(),
+        (Shape::Currency | Shape::Country, Value::Text(t)) => {
+            out.push_str(t);
+            Ok(())
+        }
+        (Shape::Enum(_), Value::Enum(_, name)) => {
+            out.push_str(name);
+            Ok(())
+        }
+        (Shape::Bool, Value::Bool(flag)) => write!(out, "{flag}"),
+        (Shape::Int, Value::Int(n)) => write!(out, "{n}"),
         (Shape::Decimal { precision, scale }, Value::Decimal(_) | Value::Int(_)) => {
             let decimal = match value {
                 Value::Int(n) => rust_decimal::Decimal::from(*n),
@@ -205,25 +229,38 @@ pub fn scalar_text(
             if let (Some(precision), Some(scale)) = (precision, scale) {
                 number::check_precision(written, *precision, *scale).map_err(|e| e.to_string())?;
             }
-            let digits = written.to_string();
-            if separator == '.' {
-                digits
-            } else {
-                digits.replace('.', &separator.to_string())
+            let start = out.len();
+            let _ = write!(out, "{written}");
+            if separator != '.'
+                && let Some(point) = out[start..].find('.')
+            {
+                let mut buffer = [0u8; 4];
+                out.replace_range(start + point..start + point + 1, separator.encode_utf8(&mut buffer));
             }
+            Ok(())
         }
         (Shape::Date, Value::Date(d)) => match (pattern, wire) {
-            (Some(pattern), _) => date::format_date(*d, pattern).map_err(|e| e.to_string())?,
-            (None, Wire::Yyyymmdd) => format!("{:04}{:02}{:02}", d.year(), d.month(), d.day()),
-            _ => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+            (Some(pattern), _) => {
+                date::format_date(*d, pattern, out).map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            (None, Wire::Yyyymmdd) => write!(out, "{:04}{:02}{:02}", d.year(), d.month(), d.day()),
+            _ => write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
         },
         (Shape::DateTime, Value::DateTime(moment)) => match pattern {
-            Some(pattern) => date::format_datetime(*moment, pattern, None).map_err(|e| e.to_string())?,
-            None => moment.to_rfc3339(),
+            Some(pattern) => {
+                date::format_datetime(*moment, pattern, None, out).map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            None => {
+                moment.write_rfc3339(out);
+                Ok(())
+            }
         },
         (_, Value::Absent) => return Err("the value is absent".to_owned()),
         (_, other) => return Err(format!("cannot write {other} here: the field's type does not match")),
-    })
+    };
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@
 
 use super::shape::{FieldShape, Shape, Shapes, XmlRole};
 use super::{MappingError, Step};
+use crate::interp::recycle;
 use crate::interp::value::Value;
+use smallvec::SmallVec;
 
 /// The XML Schema instance namespace, for `xsi:type`.
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
@@ -38,7 +40,7 @@ pub fn encode(shapes: &Shapes, value: &Value, layout: Layout, out: &mut Vec<u8>)
         shapes,
         out,
         errors: Vec::new(),
-        path: Vec::new(),
+        path: SmallVec::new(),
         layout,
     };
     if layout == Layout::Indented && shapes.format.declaration {
@@ -48,10 +50,7 @@ pub fn encode(shapes: &Shapes, value: &Value, layout: Layout, out: &mut Vec<u8>)
     }
     let root = shapes.records.get(shapes.root);
     match root {
-        Some(record) => {
-            let name = record.xml_name.clone();
-            encoder.element(&name, shapes.root, value, 0, true);
-        }
+        Some(record) => encoder.element(&record.xml_name, shapes.root, value, 0, true),
         None => encoder.error("unknown root record"),
     }
     if layout == Layout::Indented {
@@ -60,7 +59,8 @@ pub fn encode(shapes: &Shapes, value: &Value, layout: Layout, out: &mut Vec<u8>)
     if encoder.errors.is_empty() {
         Ok(())
     } else {
-        let errors = encoder.errors;
+        let errors = std::mem::take(&mut encoder.errors);
+        drop(encoder);
         out.truncate(start);
         Err(errors)
     }
@@ -70,7 +70,8 @@ struct Encoder<'a> {
     shapes: &'a Shapes,
     out: &'a mut Vec<u8>,
     errors: Vec<MappingError>,
-    path: Vec<Step<'a>>,
+    /// Where the encoder is (on the stack: paths are seldom deeper).
+    path: SmallVec<[Step<'a>; 16]>,
     layout: Layout,
 }
 
@@ -104,21 +105,20 @@ impl<'a> Encoder<'a> {
 
     fn text(&mut self, text: &str) {
         if self.carriable(text) {
-            let escaped = quick_xml::escape::partial_escape(text);
-            self.out.extend_from_slice(escaped.replace('\r', "&#13;").as_bytes());
+            push_escaped(self.out, text, false);
         }
     }
 
-    fn attribute(&mut self, name: &str, value: &str) {
+    /// Writes ` name="value"`, the name given in pieces (`xmlns`, `:`,
+    /// prefix) so none has to be put together first.
+    fn attribute(&mut self, name: &[&str], value: &str) {
         if self.carriable(value) {
-            let escaped = quick_xml::escape::escape(value)
-                .replace('\t', "&#9;")
-                .replace('\n', "&#10;")
-                .replace('\r', "&#13;");
             self.out.push(b' ');
-            self.out.extend_from_slice(name.as_bytes());
+            for piece in name {
+                self.out.extend_from_slice(piece.as_bytes());
+            }
             self.out.extend_from_slice(b"=\"");
-            self.out.extend_from_slice(escaped.as_bytes());
+            push_escaped(self.out, value, true);
             self.out.push(b'"');
         }
     }
@@ -139,19 +139,18 @@ impl<'a> Encoder<'a> {
         self.out.extend_from_slice(name.as_bytes());
         if root {
             for (prefix, uri) in &shapes.namespaces {
-                let attribute = if prefix.is_empty() {
-                    "xmlns".to_owned()
+                if prefix.is_empty() {
+                    self.attribute(&["xmlns"], uri);
                 } else {
-                    format!("xmlns:{prefix}")
-                };
-                self.attribute(&attribute, uri);
+                    self.attribute(&["xmlns:", prefix], uri);
+                }
             }
             if shapes.uses_xsi {
-                self.attribute("xmlns:xsi", XSI);
+                self.attribute(&["xmlns:xsi"], XSI);
             }
         }
         if let Some(xsi_type) = &record.xsi_type {
-            self.attribute("xsi:type", xsi_type);
+            self.attribute(&["xsi:type"], xsi_type);
         }
         // Attributes first, then text or child elements.
         let mut text = None;
@@ -162,7 +161,8 @@ impl<'a> Encoder<'a> {
                     self.path.push(Step::Key(&field.name));
                     let written = self.scalar_of(field, slot);
                     if let Some(written) = written {
-                        self.attribute(&field.xml_name, &written);
+                        self.attribute(&[&field.xml_name], &written);
+                        recycle::recycle_text(written);
                     }
                     self.path.pop();
                 }
@@ -181,6 +181,7 @@ impl<'a> Encoder<'a> {
             self.path.push(Step::Key(&field.name));
             if let Some(written) = self.scalar_of(field, slot) {
                 self.text(&written);
+                recycle::recycle_text(written);
             }
             self.path.pop();
         }
@@ -217,8 +218,7 @@ impl<'a> Encoder<'a> {
         match (&field.shape, value) {
             (_, Value::Absent) => match &field.fixed {
                 Some(fixed) => {
-                    let fixed = fixed.clone();
-                    self.simple_element(&field.xml_name, &fixed, depth);
+                    self.simple_element(&field.xml_name, fixed, depth);
                     true
                 }
                 None => {
@@ -257,6 +257,7 @@ impl<'a> Encoder<'a> {
             (shape, value) => {
                 if let Some(written) = self.scalar(field, shape, value) {
                     self.simple_element(&field.xml_name, &written, depth);
+                    recycle::recycle_text(written);
                 }
             }
         }
@@ -274,13 +275,13 @@ impl<'a> Encoder<'a> {
     }
 
     /// The text of an attribute or text field (absent: its fixed value, or
-    /// nothing).
+    /// nothing), in a kept buffer (see [`recycle`]) the caller gives back.
     fn scalar_of(&mut self, field: &FieldShape, value: &Value) -> Option<String> {
         if !value.is_present() {
             if field.required && field.fixed.is_none() {
                 self.error(format!("the required `{}` has no value", field.xml_name));
             }
-            return field.fixed.clone();
+            return field.fixed.as_deref().map(recycle::text);
         }
         let written = self.scalar(field, &field.shape, value)?;
         if let Some(fixed) = &field.fixed
@@ -289,17 +290,93 @@ impl<'a> Encoder<'a> {
             self.error(format!(
                 "the value must be {fixed:?} (fixed by the schema), not {written:?}"
             ));
+            recycle::recycle_text(written);
             return None;
         }
         Some(written)
     }
 
+    /// A scalar's text, in a kept buffer the caller gives back.
     fn scalar(&mut self, field: &FieldShape, shape: &Shape, value: &Value) -> Option<String> {
-        match super::scalar_text(shape, field.wire, value, None, '.') {
-            Ok(text) => Some(text),
+        let mut text = recycle::string();
+        match super::push_scalar(shape, field.wire, value, None, '.', &mut text) {
+            Ok(()) => Some(text),
             Err(message) => {
+                recycle::recycle_text(text);
                 self.error(message);
                 None
+            }
+        }
+    }
+}
+
+/// Appends `text` escaped for XML: `<`, `>`, `&` and carriage returns in
+/// text; also quotes, apostrophes, tabs and line feeds in attribute values
+/// (which XML would otherwise normalise to spaces).
+fn push_escaped(out: &mut Vec<u8>, text: &str, attribute: bool) {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    for (at, byte) in bytes.iter().enumerate() {
+        let entity: &[u8] = match byte {
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'&' => b"&amp;",
+            b'\r' => b"&#13;",
+            b'"' if attribute => b"&quot;",
+            b'\'' if attribute => b"&apos;",
+            b'\t' if attribute => b"&#9;",
+            b'\n' if attribute => b"&#10;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[from..at]);
+        out.extend_from_slice(entity);
+        from = at + 1;
+    }
+    out.extend_from_slice(&bytes[from..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The escaping quick-xml does (and this encoder did through it),
+    /// with the attribute whitespace added.
+    fn reference(text: &str, attribute: bool) -> String {
+        if attribute {
+            quick_xml::escape::escape(text)
+                .replace('\t', "&#9;")
+                .replace('\n', "&#10;")
+                .replace('\r', "&#13;")
+        } else {
+            quick_xml::escape::partial_escape(text).replace('\r', "&#13;")
+        }
+    }
+
+    #[test]
+    fn escaping_agrees_with_quick_xml() {
+        let mut texts: Vec<String> = (0u8..128).map(|b| format!("a{}b", b as char)).collect();
+        texts.extend(
+            [
+                "",
+                "plain",
+                "<&>\"'",
+                "Müller & Söhne <GmbH>",
+                "\r\n\t",
+                "&amp;",
+                "😀<😀",
+            ]
+            .iter()
+            .map(|t| (*t).to_owned()),
+        );
+        for text in &texts {
+            for attribute in [false, true] {
+                let mut out = Vec::new();
+                push_escaped(&mut out, text, attribute);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    reference(text, attribute),
+                    "{text:?} attribute={attribute}"
+                );
             }
         }
     }

@@ -20,6 +20,7 @@
 //! that.
 
 use super::{Ctx, NUMBER_TOKEN, Node, Seed, Seen};
+use crate::interp::recycle;
 use crate::interp::value::Value;
 use crate::mir::demand::Demand;
 use crate::wire::json_special;
@@ -114,11 +115,15 @@ impl<'a> Reader<'a> {
             }
             b'"' => {
                 let text = self.string()?;
-                Some(seed.text(&text))
+                let value = seed.text(&text);
+                give_back(text);
+                Some(value)
             }
             b'-' | b'0'..=b'9' => {
                 let number = self.number()?;
-                Some(seed.number(&number))
+                let value = seed.number(&number);
+                give_back(number);
+                Some(value)
             }
             b'{' => self.object(seed),
             b'[' => self.array(seed),
@@ -138,7 +143,9 @@ impl<'a> Reader<'a> {
                 self.text.get(start..at).map(Cow::Borrowed)
             }
             b'\\' => {
-                let mut owned = String::from(self.text.get(start..at)?);
+                // Of unknown length: the biggest kept buffer.
+                let mut owned = recycle::string();
+                owned.push_str(self.text.get(start..at)?);
                 self.pos = at;
                 self.escaped(&mut owned)?;
                 Some(Cow::Owned(owned))
@@ -241,7 +248,7 @@ impl<'a> Reader<'a> {
         if !matches!(self.peek(), Some(b'e' | b'E')) {
             return self.text.get(start..self.pos).map(Cow::Borrowed);
         }
-        let mut text = String::from(self.text.get(start..self.pos)?);
+        let mut text = recycle::text(self.text.get(start..self.pos)?);
         self.pos += 1;
         text.push('e');
         match self.peek()? {
@@ -315,6 +322,7 @@ impl<'a> Reader<'a> {
                     None if ctx.options.strict => return None,
                     None => self.skip()?,
                 }
+                give_back(key);
                 match self.next_token()? {
                     b',' => {}
                     b'}' => break,
@@ -345,7 +353,7 @@ impl<'a> Reader<'a> {
         self.enter()?;
         self.pos += 1;
         let keep = seed.read.is_some();
-        let mut items = Vec::new();
+        let mut items = if keep { recycle::list(0) } else { Vec::new() };
         self.whitespace();
         if self.peek()? == b']' {
             self.pos += 1;
@@ -379,8 +387,8 @@ impl<'a> Reader<'a> {
             b'n' => self.literal(b"null"),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
-            b'"' => self.string().map(drop),
-            b'-' | b'0'..=b'9' => self.number().map(drop),
+            b'"' => self.string().map(give_back),
+            b'-' | b'0'..=b'9' => self.number().map(give_back),
             open @ (b'{' | b'[') => {
                 self.enter()?;
                 self.pos += 1;
@@ -395,7 +403,7 @@ impl<'a> Reader<'a> {
                                 return None;
                             }
                             self.pos -= 1;
-                            self.string()?;
+                            give_back(self.string()?);
                             if self.next_token()? != b':' {
                                 return None;
                             }
@@ -413,5 +421,13 @@ impl<'a> Reader<'a> {
             }
             _ => None,
         }
+    }
+}
+
+/// A text the reader had to build (escapes, exponents) goes back to the
+/// kept buffers once it is read.
+fn give_back(text: Cow<'_, str>) {
+    if let Cow::Owned(text) = text {
+        recycle::recycle_text(text);
     }
 }
