@@ -42,8 +42,9 @@ const CLASSES: usize = 8;
 /// serves the big values from then on, instead of growing again).
 struct Classes<T> {
     by_room: [Vec<T>; CLASSES],
-    /// The room of the smallest class.
-    unit: usize,
+    /// The room of the smallest class, as a power of two (shifts, not
+    /// divisions, on the hot path).
+    unit_shift: u32,
     /// The room kept, and the most that may be.
     room: usize,
     budget: usize,
@@ -67,10 +68,11 @@ impl Buffer for Vec<Value> {
 }
 
 impl<T: Buffer> Classes<T> {
+    /// Classes from `unit` (a power of two) up, keeping at most `budget`.
     const fn new(unit: usize, budget: usize) -> Classes<T> {
         Classes {
             by_room: [const { Vec::new() }; CLASSES],
-            unit,
+            unit_shift: unit.trailing_zeros(),
             room: 0,
             budget,
         }
@@ -78,7 +80,7 @@ impl<T: Buffer> Classes<T> {
 
     /// The class a buffer with `room` goes to.
     fn class_of(&self, room: usize) -> usize {
-        (room / self.unit)
+        (room >> self.unit_shift)
             .checked_ilog2()
             .map_or(0, |class| (class as usize).min(CLASSES - 1))
     }
@@ -97,36 +99,31 @@ impl<T: Buffer> Classes<T> {
     /// The smallest class all of whose buffers have room for `need` (the
     /// last class when none has: its buffers are checked one by one).
     fn class_for(&self, need: usize) -> usize {
-        (need.div_ceil(self.unit).next_power_of_two().trailing_zeros() as usize).min(CLASSES - 1)
+        let units = (need >> self.unit_shift) + usize::from(need & ((1 << self.unit_shift) - 1) != 0);
+        (units.next_power_of_two().trailing_zeros() as usize).min(CLASSES - 1)
     }
 
     /// The room a new buffer for `need` gets: its class's, so that it can
     /// serve any later request of that class.
     fn room_for(&self, need: usize) -> usize {
         let class = self.class_for(need);
-        if class + 1 < CLASSES { self.unit << class } else { need }
+        if class + 1 < CLASSES {
+            1 << (self.unit_shift as usize + class)
+        } else {
+            need
+        }
     }
 
     /// A kept buffer with room for `need`, if there is one: the newest of
-    /// the smallest class that surely fits, else of a bigger class, else
-    /// one of the class below that happens to fit.
+    /// the smallest class that surely fits, else of a bigger class. (A
+    /// buffer made here has its class's room, so a class below never
+    /// fits.)
     fn take(&mut self, need: usize) -> Option<T> {
         let first = self.class_for(need);
-        let mut found = None;
-        for class in first..CLASSES {
-            let bin = &mut self.by_room[class];
-            if bin.last().is_some_and(|buffer| buffer.room() >= need) {
-                found = bin.pop();
-                break;
-            }
-        }
-        if found.is_none() && first > 0 {
-            let bin = &mut self.by_room[first - 1];
-            if let Some(at) = bin.iter().rposition(|buffer| buffer.room() >= need) {
-                found = Some(bin.swap_remove(at));
-            }
-        }
-        let buffer = found?;
+        let bin = self.by_room[first..]
+            .iter_mut()
+            .find(|bin| bin.last().is_some_and(|buffer| buffer.room() >= need))?;
+        let buffer = bin.pop()?;
         self.room -= buffer.room();
         Some(buffer)
     }
@@ -201,12 +198,13 @@ pub fn string_with_room(room: usize) -> String {
         .unwrap_or_else(|room| String::with_capacity(room.max(TEXT_START)))
 }
 
-/// An empty text buffer, for text of a length not known beforehand (the
-/// biggest kept).
+/// An empty text buffer, for text of a length not known beforehand: one
+/// of the second class (which most such texts fit) or bigger, else the
+/// biggest kept.
 pub fn string() -> String {
-    with_bins(|bins| bins.texts.take_biggest())
+    with_bins(|bins| bins.texts.take(2 * TEXT_START).or_else(|| bins.texts.take_biggest()))
         .flatten()
-        .unwrap_or_else(|| String::with_capacity(TEXT_START))
+        .unwrap_or_else(|| String::with_capacity(2 * TEXT_START))
 }
 
 /// A copy of `text` in a kept buffer.
@@ -324,7 +322,7 @@ mod tests {
 
     #[test]
     fn a_request_takes_a_buffer_big_enough_when_one_is_kept() {
-        let big = String::with_capacity(1000);
+        let big = String::with_capacity(1024);
         let big_address = big.as_ptr();
         recycle_text(big);
         for _ in 0..5 {
