@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::mpsc;
 
 /// What `mapc run` was asked to do.
 pub struct RunArgs {
@@ -184,70 +185,121 @@ pub fn run(args: &RunArgs) -> ExitCode {
     } else {
         Framing::Stream { first: false }
     };
-    let mut batch: Vec<Line> = Vec::with_capacity(BATCH_PER_JOB * jobs);
-    // Each line of a batch has an input and an output buffer, kept from
-    // batch to batch: the steady state allocates none per record.
-    let mut spare: Vec<Vec<u8>> = Vec::new();
-    let mut outs: Vec<Vec<u8>> = Vec::new();
-    let mut finished = false;
-    while !finished {
-        spare.extend(batch.drain(..).filter_map(|line| match line {
-            Line::Record(buffer) => Some(buffer),
-            Line::TooLong | Line::Blank => None,
-        }));
-        let mut bytes = 0u64;
-        while batch.len() < BATCH_PER_JOB * jobs {
-            let read = match read_record(&mut reader, &mut line, args.max_record_bytes) {
-                Ok(read) => read,
-                Err(error) => {
-                    progress.finish_and_clear();
-                    eprintln!("error: reading the input: {error}");
-                    return ExitCode::from(2);
+    // The workers live for the whole run, so their per-thread buffers
+    // (values, frames) stay warm; the main thread maps the first share.
+    let (done_sender, done) = mpsc::channel::<(usize, Share)>();
+    std::thread::scope(|scope| {
+        let mut workers = Vec::with_capacity(jobs - 1);
+        for worker in 1..jobs {
+            let (sender, shares) = mpsc::channel::<Share>();
+            let done_sender = done_sender.clone();
+            let (program, evaluator) = (&program, &evaluator);
+            scope.spawn(move || {
+                for mut share in shares {
+                    share.map(program, evaluator, options, framing);
+                    if done_sender.send((worker, share)).is_err() {
+                        break;
+                    }
                 }
-            };
-            let Some(Record { bytes_read, complete }) = read else {
-                finished = true;
-                break;
-            };
-            bytes += bytes_read as u64;
-            let record = trim_line(&line);
-            batch.push(if !complete {
-                Line::TooLong
-            } else if record.iter().all(u8::is_ascii_whitespace) {
-                Line::Blank
-            } else {
-                let mut buffer = spare.pop().unwrap_or_default();
-                buffer.clear();
-                buffer.extend_from_slice(record);
-                Line::Record(buffer)
             });
+            workers.push(sender);
         }
-        if outs.len() < batch.len() {
-            outs.resize_with(batch.len(), Vec::new);
-        }
-        let results = map_batch(&program, &evaluator, &batch, &mut outs, options, framing, jobs);
-        for ((entry, mapped), out) in batch.iter().zip(results).zip(outs.iter_mut()) {
-            number += 1;
-            let record = match entry {
-                Line::Blank => continue,
-                Line::TooLong => {
-                    failed += 1;
-                    report(
-                        number,
-                        &[MappingError::input(
-                            "$",
-                            format!(
-                                "the record is longer than {} bytes (--max-record-bytes); skipped",
-                                args.max_record_bytes
-                            ),
-                        )],
-                        &progress,
-                    );
+        drop(done_sender);
+        // One share of each batch per thread; its lines, payloads and results
+        // are kept from batch to batch: the steady state allocates none per
+        // record.
+        let mut shares: Vec<Share> = (0..jobs).map(|_| Share::default()).collect();
+        let mut spare: Vec<Vec<u8>> = Vec::new();
+        let mut finished = false;
+        while !finished {
+            for share in &mut shares {
+                spare.extend(share.lines.drain(..).filter_map(|line| match line {
+                    Line::Record(buffer) => Some(buffer),
+                    Line::TooLong | Line::Blank => None,
+                }));
+            }
+            let mut bytes = 0u64;
+            let mut filling = 0;
+            while filling < jobs {
+                if shares[filling].lines.len() == BATCH_PER_JOB {
+                    filling += 1;
                     continue;
                 }
-                Line::Record(record) => record,
-            };
-            let mapped = mapped
+                let read = match read_record(&mut reader, &mut line, args.max_record_bytes) {
+                    Ok(read) => read,
+                    Err(error) => {
+                        progress.finish_and_clear();
+                        eprintln!("error: reading the input: {error}");
+                        return ExitCode::from(2);
+                    }
+                };
+                let Some(Record { bytes_read, complete }) = read else {
+                    finished = true;
+                    break;
+                };
+                bytes += bytes_read as u64;
+                let record = trim_line(&line);
+                shares[filling].lines.push(if !complete {
+                    Line::TooLong
+                } else if record.iter().all(u8::is_ascii_whitespace) {
+                    Line::Blank
+                } else {
+                    let mut buffer = spare.pop().unwrap_or_default();
+                    buffer.clear();
+                    buffer.extend_from_slice(record);
+                    Line::Record(buffer)
+                });
+            }
+            let mut sent = 0;
+            for (index, worker) in workers.iter().enumerate() {
+                let share = &mut shares[index + 1];
+                if share.lines.is_empty() {
+                    continue;
+                }
+                // A worker that is gone (it cannot panic: `Share::map` catches
+                // panics) leaves its share to the main thread.
+                if let Err(mpsc::SendError(mut share)) = worker.send(std::mem::take(share)) {
+                    share.map(&program, &evaluator, options, framing);
+                    shares[index + 1] = share;
+                } else {
+                    sent += 1;
+                }
+            }
+            shares[0].map(&program, &evaluator, options, framing);
+            for _ in 0..sent {
+                match done.recv() {
+                    Ok((worker, share)) => shares[worker] = share,
+                    Err(_) => {
+                        progress.finish_and_clear();
+                        eprintln!("error: internal error: a mapping thread stopped");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            for share in &mut shares {
+                let Share { lines, outs, results } = share;
+                for ((entry, mapped), out) in lines.iter().zip(results.drain(..)).zip(outs.iter_mut()) {
+                    number += 1;
+                    let record = match entry {
+                        Line::Blank => continue,
+                        Line::TooLong => {
+                            failed += 1;
+                            report(
+                                number,
+                                &[MappingError::input(
+                                    "$",
+                                    format!(
+                                        "the record is longer than {} bytes (--max-record-bytes); skipped",
+                                        args.max_record_bytes
+                                    ),
+                                )],
+                                &progress,
+                            );
+                            continue;
+                        }
+                        Line::Record(record) => record,
+                    };
+                    let mapped = mapped
                 .map(|()| {
                     if let Some(version) = &args.soap_envelope {
                         *out = envelope(out, version);
@@ -276,110 +328,97 @@ pub fn run(args: &RunArgs) -> ExitCode {
                     }
                     None => Ok(()),
                 });
-            match mapped {
-                Ok(()) => {
-                    let payload = &mut *out;
-                    // On a stream: JSON and XML one document per line; CSV
-                    // rows end their own lines.
-                    if args.output_dir.is_none() && format != WireFormat::Csv {
-                        payload.push(b'\n');
+                    match mapped {
+                        Ok(()) => {
+                            let payload = &mut *out;
+                            // On a stream: JSON and XML one document per line; CSV
+                            // rows end their own lines.
+                            if args.output_dir.is_none() && format != WireFormat::Csv {
+                                payload.push(b'\n');
+                            }
+                            let header = match &stream_header {
+                                Some(header) if ok == 0 => header.as_slice(),
+                                _ => &[],
+                            };
+                            if let Err(error) = writer.write_all(header).and_then(|()| writer.write_all(payload)) {
+                                progress.finish_and_clear();
+                                eprintln!("error: writing the output: {error}");
+                                return ExitCode::from(2);
+                            }
+                            ok += 1;
+                        }
+                        Err(errors) => {
+                            failed += 1;
+                            report(number, &errors, &progress);
+                        }
                     }
-                    let header = match &stream_header {
-                        Some(header) if ok == 0 => header.as_slice(),
-                        _ => &[],
-                    };
-                    if let Err(error) = writer.write_all(header).and_then(|()| writer.write_all(payload)) {
-                        progress.finish_and_clear();
-                        eprintln!("error: writing the output: {error}");
-                        return ExitCode::from(2);
-                    }
-                    ok += 1;
-                }
-                Err(errors) => {
-                    failed += 1;
-                    report(number, &errors, &progress);
                 }
             }
+            progress.inc(bytes);
+            if size.is_none() {
+                progress.set_message(format!("{ok} mapped, {failed} failed"));
+            }
         }
-        progress.inc(bytes);
-        if size.is_none() {
-            progress.set_message(format!("{ok} mapped, {failed} failed"));
+        // The workers end when their channels close.
+        drop(workers);
+        progress.finish_and_clear();
+        if let Err(error) = writer.flush() {
+            eprintln!("error: writing the output: {error}");
+            return ExitCode::from(2);
         }
-    }
-    progress.finish_and_clear();
-    if let Err(error) = writer.flush() {
-        eprintln!("error: writing the output: {error}");
-        return ExitCode::from(2);
-    }
-    if !args.errors_json {
-        eprintln!("mapped {ok} record{}, {failed} failed", if ok == 1 { "" } else { "s" });
-    }
-    if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+        if !args.errors_json {
+            eprintln!("mapped {ok} record{}, {failed} failed", if ok == 1 { "" } else { "s" });
+        }
+        if failed > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
 }
 
-/// Maps the records of `batch` (on `jobs` threads, each taking a
-/// contiguous share), each to its buffer in `outs` (emptied first), giving
-/// one result per line in the batch's order (blank and over-long lines
-/// get an empty payload, never used).
-fn map_batch(
-    program: &Program,
-    evaluator: &Evaluator<'_>,
-    batch: &[Line],
-    outs: &mut [Vec<u8>],
-    options: DecodeOptions,
-    framing: Framing,
-    jobs: usize,
-) -> Vec<Result<(), Vec<MappingError>>> {
-    let map_share = |share: &[Line], outs: &mut [Vec<u8>]| -> Vec<Result<(), Vec<MappingError>>> {
-        share
-            .iter()
-            .zip(outs.iter_mut())
-            .map(|(line, out)| {
-                out.clear();
-                match line {
-                    Line::Record(record) => {
-                        // Payloads are about as long as their events: one
-                        // reservation instead of a string of regrowths
-                        // (kept for later batches).
-                        out.reserve(record.len() + record.len() / 4 + 64);
-                        program.run_event(evaluator, record, options, framing, out)
-                    }
-                    Line::Blank | Line::TooLong => Ok(()),
-                }
-            })
-            .collect()
-    };
-    let outs = &mut outs[..batch.len()];
-    if jobs <= 1 || batch.len() < 2 {
-        return map_share(batch, outs);
-    }
-    let share = batch.len().div_ceil(jobs);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = batch
-            .chunks(share)
-            .zip(outs.chunks_mut(share))
-            .map(|(chunk, outs)| scope.spawn(move || map_share(chunk, outs)))
-            .collect();
-        let mut results = Vec::with_capacity(batch.len());
-        for (handle, chunk) in handles.into_iter().zip(batch.chunks(share)) {
-            match handle.join() {
-                Ok(mapped) => results.extend(mapped),
-                // A thread that panicked loses no record silently: each of
-                // its records is reported as failed.
-                Err(_) => results.extend(chunk.iter().map(|_| {
-                    Err(vec![MappingError::output(
-                        "$",
-                        "internal error: the thread mapping this record panicked",
-                    )])
-                })),
-            }
+/// A share of a batch, mapped by one thread: its lines, their payloads
+/// and their results, all kept from batch to batch.
+#[derive(Default)]
+struct Share {
+    lines: Vec<Line>,
+    outs: Vec<Vec<u8>>,
+    results: Vec<Result<(), Vec<MappingError>>>,
+}
+
+impl Share {
+    /// Maps each line to its payload buffer (emptied first), giving one
+    /// result per line (blank and over-long lines get an empty payload,
+    /// never used). A record whose mapping panics fails alone.
+    fn map(&mut self, program: &Program, evaluator: &Evaluator<'_>, options: DecodeOptions, framing: Framing) {
+        self.results.clear();
+        if self.outs.len() < self.lines.len() {
+            self.outs.resize_with(self.lines.len(), Vec::new);
         }
-        results
-    })
+        for (line, out) in self.lines.iter().zip(self.outs.iter_mut()) {
+            out.clear();
+            let result = match line {
+                Line::Record(record) => {
+                    // Payloads are about as long as their events: room
+                    // reserved once instead of a string of regrowths (and
+                    // kept for later batches).
+                    out.reserve(record.len() + record.len() / 4 + 64);
+                    let mapped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        program.run_event(evaluator, record, options, framing, out)
+                    }));
+                    mapped.unwrap_or_else(|_| {
+                        out.clear();
+                        Err(vec![MappingError::output(
+                            "$",
+                            "internal error: mapping this record panicked",
+                        )])
+                    })
+                }
+                Line::Blank | Line::TooLong => Ok(()),
+            };
+            self.results.push(result);
+        }
+    }
 }
 
 fn envelope(message: &[u8], version: &str) -> Vec<u8> {
