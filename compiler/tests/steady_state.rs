@@ -76,6 +76,10 @@ fn the_counting_allocator_counts() {
 
 #[test]
 fn every_example_maps_without_allocating_once_warm() {
+    assert!(
+        mapwright_compiler::interp::recycle::enabled(),
+        "MAPWRIGHT_RECYCLE=0 turns the kept buffers off; this test needs them on"
+    );
     let options = DecodeOptions::default();
     let framing = Framing::Stream { first: false };
     let mut allocating = Vec::new();

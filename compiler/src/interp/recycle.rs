@@ -20,6 +20,11 @@
 //!
 //! Nothing here is needed for correctness: a value dropped instead of
 //! recycled, or built without this module, only costs an allocation.
+//! `MAPWRIGHT_RECYCLE=0` turns the keeping off (every buffer is allocated
+//! and freed as usual): the memcheck runs in `.ci/run` use it, so that a
+//! pointer compiled code kept into a value that was given back is a
+//! use-after-free valgrind reports, not a quiet read of another record's
+//! value.
 
 use super::value::Value;
 use std::cell::RefCell;
@@ -183,9 +188,18 @@ impl Bins {
     }
 }
 
-/// Runs `f` on this thread's bins, unless they are in use or gone (while
-/// the thread ends): then `None`.
+/// Whether buffers are kept: unless `MAPWRIGHT_RECYCLE` is `0` (read once).
+pub fn enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var_os("MAPWRIGHT_RECYCLE").is_none_or(|value| value != "0"))
+}
+
+/// Runs `f` on this thread's bins, unless keeping is off, or they are in
+/// use or gone (while the thread ends): then `None`.
 fn with_bins<T>(f: impl FnOnce(&mut Bins) -> T) -> Option<T> {
+    if !enabled() {
+        return None;
+    }
     BINS.try_with(|bins| bins.try_borrow_mut().ok().map(|mut bins| f(&mut bins)))
         .ok()
         .flatten()
