@@ -58,6 +58,9 @@ pub struct RunArgs {
 /// order, per thread.
 const BATCH_PER_JOB: usize = 256;
 
+/// The largest line or payload buffer kept from one batch to the next.
+const KEPT_BUFFER: usize = 256 * 1024;
+
 /// One line of the input, as read.
 enum Line {
     /// A record (trimmed).
@@ -213,10 +216,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
         let mut finished = false;
         while !finished {
             for share in &mut shares {
+                // A buffer a huge record grew is freed, not kept for the
+                // rest of the run.
                 spare.extend(share.lines.drain(..).filter_map(|line| match line {
-                    Line::Record(buffer) => Some(buffer),
-                    Line::TooLong | Line::Blank => None,
+                    Line::Record(buffer) if buffer.capacity() <= KEPT_BUFFER => Some(buffer),
+                    Line::Record(_) | Line::TooLong | Line::Blank => None,
                 }));
+                for out in &mut share.outs {
+                    if out.capacity() > KEPT_BUFFER {
+                        *out = Vec::new();
+                    }
+                }
             }
             let mut bytes = 0u64;
             let mut filling = 0;
