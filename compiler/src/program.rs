@@ -21,6 +21,7 @@ use crate::wire::json_in::{self, DecodeOptions};
 use crate::wire::json_out;
 use crate::wire::shape::{ShapeError, Shapes};
 use crate::wire::xml_out::{self, Layout};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -76,6 +77,16 @@ impl Evaluator<'_> {
         match self {
             Evaluator::Interp(interpreter) => interpreter.run(name, args),
             Evaluator::Jit(instance) => instance.run(name, args),
+        }
+    }
+
+    /// As [`Evaluator::run`], handing the arguments back in `args` where
+    /// the engine can (the JIT, after a success), so their buffers serve
+    /// the next record; otherwise `args` is left empty.
+    pub fn run_lending(&self, name: &str, args: &mut Vec<Value>) -> Result<Value, Failure> {
+        match self {
+            Evaluator::Interp(interpreter) => interpreter.run(name, std::mem::take(args)),
+            Evaluator::Jit(instance) => instance.run_lending(name, args),
         }
     }
 
@@ -415,7 +426,34 @@ impl Program {
         framing: Framing,
         out: &mut Vec<u8>,
     ) -> Result<(), Vec<MappingError>> {
-        let result = self.map_value(evaluator, input, options)?;
+        // The previous record's input tree on this thread is read into (its
+        // texts, records and lists reused), then kept for the next record.
+        let mut event = LAST_EVENT
+            .try_with(|last| {
+                last.try_borrow_mut()
+                    .map(|mut last| std::mem::take(&mut *last))
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        let decoded = json_in::decode_reading_into(&self.input, &self.reads, input, options, &mut event);
+        let mut args = recycle::list(1);
+        let result = match decoded {
+            Ok(()) => {
+                args.push(event);
+                evaluator
+                    .run_lending(&self.mapping, &mut args)
+                    .map_err(|failure| vec![MappingError::from(failure)])
+            }
+            Err(errors) => {
+                args.push(event);
+                Err(errors)
+            }
+        };
+        if let Some(event) = args.pop() {
+            keep_event(event);
+        }
+        recycle::recycle_list(args);
+        let result = result?;
         let written = match (self.output.format.format, framing) {
             (WireFormat::Json, _) => json_out::encode(&self.output, &result, out),
             (WireFormat::Xml, Framing::Stream { .. }) => xml_out::encode(&self.output, &result, Layout::Line, out),
@@ -499,6 +537,23 @@ fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str> + Cl
         }
     }
     message
+}
+
+thread_local! {
+    /// The last input record decoded on this thread by
+    /// [`Program::run_event`], read into by the next.
+    static LAST_EVENT: RefCell<Value> = const { RefCell::new(Value::Absent) };
+}
+
+/// Keeps `event` for the next record's decoding on this thread.
+fn keep_event(event: Value) {
+    let kept = LAST_EVENT.try_with(|last| match last.try_borrow_mut() {
+        Ok(mut last) => std::mem::replace(&mut *last, event),
+        Err(_) => event,
+    });
+    if let Ok(old) = kept {
+        recycle::recycle(old);
+    }
 }
 
 /// The text an external table's key is stored under (re-exported for

@@ -9,6 +9,10 @@
 //!   `if`, `match`, `??`, `required`, tables, `fn`s, loops with every fold),
 //!   on random inputs generated from those schemas.
 //!
+//! The decoder is held to its reference too: its fast path against the
+//! full decoder, and decoding into an earlier record's value (as
+//! `Program::run_event` does on the JIT) against decoding afresh.
+//!
 //! A generated mapping the checker rejects is skipped and counted; the test
 //! fails if too few are accepted, so it cannot pass by testing nothing.
 //! `MAPWRIGHT_DIFF_CASES` scales the counts (default 1).
@@ -268,6 +272,11 @@ fn fields_strategy(shapes: &Shapes, index: usize, depth: u32, hostile: bool) -> 
         .boxed()
 }
 
+thread_local! {
+    /// The value the last decoding into a value left (see `decoders_agree`).
+    static PREVIOUS: std::cell::RefCell<Value> = const { std::cell::RefCell::new(Value::Absent) };
+}
+
 /// The decoder's fast path must give exactly what the full decoder gives,
 /// for what the mapping reads and for everything, strict or not; so must
 /// variants of `input` that exercise the reader: pretty-printed, with
@@ -321,6 +330,18 @@ fn decoders_agree(program: &Program, input: &[u8], what: &str) {
                     "{what}: the decoder's fast path disagrees on {}",
                     String::from_utf8_lossy(variant)
                 );
+                // Read into whatever this thread decoded last (another
+                // variant, input or example), nothing of it may remain.
+                let mut into = PREVIOUS.with(|previous| previous.take());
+                let reused = json_in::decode_reading_into(&program.input, demand, variant, options, &mut into)
+                    .map(|()| into.clone());
+                assert_eq!(
+                    reused,
+                    fast,
+                    "{what}: decoding into an earlier record's value differs on {}",
+                    String::from_utf8_lossy(variant)
+                );
+                PREVIOUS.with(|previous| previous.replace(into));
             }
         }
     }

@@ -2,7 +2,8 @@
 //! mappings (chosen by the first byte), run through the JIT and the
 //! interpreter. They must give the same bytes or the same errors; neither
 //! may crash. The decoder's fast path must also decode the bytes exactly
-//! as the full decoder does (or defer to it).
+//! as the full decoder does (or defer to it), and decoding into the value
+//! the previous input left must give what decoding afresh gives.
 //!
 //! Run from `compiler/`: `cargo fuzz run -s none engines_agree CORPUS`
 //! (stable Rust, so no sanitizer; the JIT's memory safety is checked under
@@ -14,6 +15,7 @@
 use libfuzzer_sys::fuzz_target;
 use mapwright_compiler::program::{Engine, Evaluator, Framing, Program};
 use mapwright_compiler::resolve::{EmbeddedStdlib, LoadOutcome, LoadedModule, ModuleLoader, Workspace};
+use mapwright_compiler::interp::value::Value;
 use mapwright_compiler::mir::demand::Demand;
 use mapwright_compiler::wire::json_in::{self, DecodeOptions};
 use std::path::{Path, PathBuf};
@@ -113,6 +115,11 @@ fn cases() -> &'static [Case] {
     })
 }
 
+thread_local! {
+    /// What the last decoding into a value left.
+    static PREVIOUS: std::cell::RefCell<Value> = const { std::cell::RefCell::new(Value::Absent) };
+}
+
 fuzz_target!(|data: &[u8]| {
     let cases = cases();
     let Some((choice, input)) = data.split_first() else {
@@ -130,6 +137,17 @@ fuzz_target!(|data: &[u8]| {
                 "the decoder's fast path disagrees on {:?}",
                 String::from_utf8_lossy(input)
             );
+            // Decoding into what the last input left must give the same.
+            let mut into = PREVIOUS.with(|previous| previous.take());
+            let reused = json_in::decode_reading_into(&case.program.input, demand, input, options, &mut into)
+                .map(|()| into.clone());
+            assert_eq!(
+                reused,
+                fast,
+                "decoding into an earlier record's value differs on {:?}",
+                String::from_utf8_lossy(input)
+            );
+            PREVIOUS.with(|previous| previous.replace(into));
         }
         let (mut a, mut b) = (Vec::new(), Vec::new());
         let ra = case

@@ -408,6 +408,16 @@ impl Instance {
     /// which is the input event. A failure names the input and output
     /// paths it concerns, exactly as the interpreter's does.
     pub fn run(&self, name: &str, mut args: Vec<Value>) -> Result<Value, Failure> {
+        let result = self.run_lending(name, &mut args);
+        // The arguments (the input record) serve the next record.
+        recycle::recycle_list(args);
+        result
+    }
+
+    /// As [`Instance::run`], handing the arguments back in `args` after a
+    /// success (a caller may reuse the input record's buffers); after a
+    /// failure `args` is empty.
+    pub fn run_lending(&self, name: &str, args: &mut Vec<Value>) -> Result<Value, Failure> {
         let Some(index) = self.compiled.module.functions.iter().position(|f| f.name == name) else {
             return Err(Failure {
                 error: EvalError::Internal(format!("no mapping or function `{name}`")),
@@ -415,13 +425,9 @@ impl Instance {
                 target: None,
             });
         };
-        match self.run_body(index, &mut args) {
-            Ok(value) => {
-                // The arguments (the input record) serve the next record.
-                recycle::recycle_list(args);
-                Ok(value)
-            }
-            Err(error) => Err(self.locate(name, args, error)),
+        match self.run_body(index, args) {
+            Ok(value) => Ok(value),
+            Err(error) => Err(self.locate(name, std::mem::take(args), error)),
         }
     }
 

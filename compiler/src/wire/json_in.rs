@@ -60,7 +60,24 @@ pub fn decode_reading(
     bytes: &[u8],
     options: DecodeOptions,
 ) -> Result<Value, Vec<MappingError>> {
-    decode_with(shapes, demand, bytes, options, true)
+    let mut value = Value::Absent;
+    decode_with(shapes, demand, bytes, options, true, &mut value)?;
+    Ok(value)
+}
+
+/// As [`decode_reading`], into `into`, reusing the buffers of the value
+/// there (a previous record's: its texts, records and lists are written
+/// over, and whatever the new record lacks is reset, so nothing of it
+/// remains). On failure `into` holds some value of no meaning, still
+/// fit to be reused.
+pub fn decode_reading_into(
+    shapes: &Shapes,
+    demand: &Demand,
+    bytes: &[u8],
+    options: DecodeOptions,
+    into: &mut Value,
+) -> Result<(), Vec<MappingError>> {
+    decode_with(shapes, demand, bytes, options, true, into)
 }
 
 /// As [`decode_reading`], without the fast path: the reference the fast
@@ -71,7 +88,9 @@ pub fn decode_reading_slowly(
     bytes: &[u8],
     options: DecodeOptions,
 ) -> Result<Value, Vec<MappingError>> {
-    decode_with(shapes, demand, bytes, options, false)
+    let mut value = Value::Absent;
+    decode_with(shapes, demand, bytes, options, false, &mut value)?;
+    Ok(value)
 }
 
 fn decode_with(
@@ -80,7 +99,8 @@ fn decode_with(
     bytes: &[u8],
     options: DecodeOptions,
     fast: bool,
-) -> Result<Value, Vec<MappingError>> {
+    into: &mut Value,
+) -> Result<(), Vec<MappingError>> {
     let ctx = Ctx {
         shapes,
         options,
@@ -103,8 +123,8 @@ fn decode_with(
         Ok(text) => {
             // A record with nothing wrong in it is read by the fast path;
             // anything else is read again here, which reports it.
-            if fast && let Some(value) = fast::decode(&ctx, demand, text) {
-                return Ok(value);
+            if fast && fast::decode_into(&ctx, demand, text, into).is_some() {
+                return Ok(());
             }
             ctx.errors.borrow_mut().clear();
             read_all(seed, serde_json::Deserializer::from_str(text))
@@ -113,7 +133,10 @@ fn decode_with(
     };
     let mut errors = ctx.errors.into_inner();
     match result {
-        Ok(value) if errors.is_empty() => Ok(value),
+        Ok(value) if errors.is_empty() => {
+            recycle::recycle(std::mem::replace(into, value));
+            Ok(())
+        }
         Ok(_) => Err(errors),
         Err(error) => {
             // A syntax error ends the record; what was found before it
@@ -325,6 +348,13 @@ impl Seed<'_, '_, '_> {
     }
 
     fn text(&self, text: &str) -> Value {
+        self.text_in(text, &mut None)
+    }
+
+    /// As [`Seed::text`]; kept text goes into `reuse` when it holds a
+    /// buffer (the previous record's text at this place), which is then
+    /// taken.
+    fn text_in(&self, text: &str, reuse: &mut Option<String>) -> Value {
         match self.shape {
             Shape::Text { max_len } => {
                 if let Some(max) = max_len
@@ -334,7 +364,7 @@ impl Seed<'_, '_, '_> {
                         .error(self.path, error.to_string().replace("the target", "the field"));
                     return Value::Absent;
                 }
-                self.keep_text(text)
+                self.keep_text(text, reuse)
             }
             Shape::Currency | Shape::Country => {
                 let (length, what) = if matches!(self.shape, Shape::Currency) {
@@ -343,7 +373,7 @@ impl Seed<'_, '_, '_> {
                     (2, "an ISO 3166-1 country code (two capital letters)")
                 };
                 if text.len() == length && text.bytes().all(|b| b.is_ascii_uppercase()) {
-                    self.keep_text(text)
+                    self.keep_text(text, reuse)
                 } else {
                     self.ctx.error(self.path, format!("{} is not {what}", quote(text)));
                     Value::Absent
@@ -401,7 +431,7 @@ impl Seed<'_, '_, '_> {
                 read: self.read,
                 path: self.path,
             }
-            .text(text),
+            .text_in(text, reuse),
             _ => self.mismatch("text"),
         }
     }
@@ -427,11 +457,29 @@ impl Seed<'_, '_, '_> {
         }
     }
 
-    /// Text that passed its checks, copied only when it is read.
-    fn keep_text(&self, text: &str) -> Value {
-        match self.read {
-            Some(_) => Value::Text(recycle::text(text)),
-            None => Value::Absent,
+    /// Text that passed its checks, copied only when it is read (into
+    /// `reuse`'s buffer when there is one).
+    fn keep_text(&self, text: &str, reuse: &mut Option<String>) -> Value {
+        match (self.read, reuse.take()) {
+            (Some(_), Some(mut buffer)) if buffer.capacity() >= text.len() => {
+                buffer.clear();
+                buffer.push_str(text);
+                Value::Text(buffer)
+            }
+            // Too small: a kept buffer that fits, rather than growing this
+            // one (which would allocate whenever a long text follows a
+            // short one here).
+            (Some(_), Some(buffer)) => {
+                recycle::recycle_text(buffer);
+                Value::Text(recycle::text(text))
+            }
+            (Some(_), None) => Value::Text(recycle::text(text)),
+            (None, buffer) => {
+                if let Some(buffer) = buffer {
+                    recycle::recycle_text(buffer);
+                }
+                Value::Absent
+            }
         }
     }
 

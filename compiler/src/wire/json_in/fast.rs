@@ -32,8 +32,11 @@ use std::borrow::Cow;
 /// limit is 128).
 const MAX_DEPTH: u32 = 100;
 
-/// The record of `text`, or `None` when the full decoder must read it.
-pub(super) fn decode(ctx: &Ctx<'_>, demand: &Demand, text: &str) -> Option<Value> {
+/// The record of `text`, read into `into` (reusing the buffers of the
+/// value there, the previous record's; see [`Reader::value`]), or `None`
+/// when the full decoder must read it (`into` then holds some value, of no
+/// meaning).
+pub(super) fn decode_into(ctx: &Ctx<'_>, demand: &Demand, text: &str, into: &mut Value) -> Option<()> {
     let root = Shape::Record(ctx.shapes.root);
     let seed = Seed {
         ctx,
@@ -48,12 +51,17 @@ pub(super) fn decode(ctx: &Ctx<'_>, demand: &Demand, text: &str) -> Option<Value
         pos: 0,
         depth: 0,
     };
-    let value = reader.value(seed)?;
+    reader.value(seed, into)?;
     reader.whitespace();
     if reader.pos != reader.bytes.len() || !ctx.errors.borrow().is_empty() {
         return None;
     }
-    Some(value)
+    Some(())
+}
+
+/// Writes `value` to `slot`, giving the old value's buffers back.
+fn set(slot: &mut Value, value: Value) {
+    recycle::recycle(std::mem::replace(slot, value));
 }
 
 struct Reader<'a> {
@@ -97,38 +105,51 @@ impl<'a> Reader<'a> {
         (self.depth <= MAX_DEPTH).then_some(())
     }
 
-    /// One value of `seed`'s shape.
-    fn value(&mut self, seed: Seed<'_, '_, '_>) -> Option<Value> {
+    /// One value of `seed`'s shape, read into `slot`. Whatever `slot`
+    /// held is overwritten or reset, never left: a text is copied into the
+    /// old text's buffer, a record into the old record's slots (every field
+    /// the new record lacks set absent), a list into the old list's
+    /// elements (the extra ones given back); anything else replaces it.
+    fn value(&mut self, seed: Seed<'_, '_, '_>, slot: &mut Value) -> Option<()> {
         self.whitespace();
         match self.peek()? {
             b'n' => {
                 self.literal(b"null")?;
-                Visitor::visit_unit::<serde_json::Error>(seed).ok()
+                set(slot, Visitor::visit_unit::<serde_json::Error>(seed).ok()?);
             }
             b't' => {
                 self.literal(b"true")?;
-                Visitor::visit_bool::<serde_json::Error>(seed, true).ok()
+                set(slot, Visitor::visit_bool::<serde_json::Error>(seed, true).ok()?);
             }
             b'f' => {
                 self.literal(b"false")?;
-                Visitor::visit_bool::<serde_json::Error>(seed, false).ok()
+                set(slot, Visitor::visit_bool::<serde_json::Error>(seed, false).ok()?);
             }
             b'"' => {
                 let text = self.string()?;
-                let value = seed.text(&text);
+                let mut reuse = match std::mem::take(slot) {
+                    Value::Text(buffer) => Some(buffer),
+                    other => {
+                        recycle::recycle(other);
+                        None
+                    }
+                };
+                *slot = seed.text_in(&text, &mut reuse);
+                if let Some(unused) = reuse {
+                    recycle::recycle_text(unused);
+                }
                 give_back(text);
-                Some(value)
             }
             b'-' | b'0'..=b'9' => {
                 let number = self.number()?;
-                let value = seed.number(&number);
+                set(slot, seed.number(&number));
                 give_back(number);
-                Some(value)
             }
-            b'{' => self.object(seed),
-            b'[' => self.array(seed),
-            _ => None,
+            b'{' => self.object(seed, slot)?,
+            b'[' => self.array(seed, slot)?,
+            _ => return None,
         }
+        Some(())
     }
 
     /// A string, at its opening quote: borrowed when it has no escapes.
@@ -277,14 +298,31 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// An object of `seed`'s record shape, at its `{`.
-    fn object(&mut self, seed: Seed<'_, '_, '_>) -> Option<Value> {
+    /// An object of `seed`'s record shape, at its `{`, into `slot`.
+    fn object(&mut self, seed: Seed<'_, '_, '_>, slot: &mut Value) -> Option<()> {
         let ctx = seed.ctx;
         let record = seed.record_shape()?;
         self.enter()?;
         self.pos += 1;
         let read = seed.read;
-        let mut slots = seed.new_slots(record);
+        // The previous record's slots when it has as many, else new ones;
+        // none when nothing reads the record (it is only validated).
+        let mut slots = match read {
+            Some(_) => {
+                if !matches!(slot, Value::Record(slots) if slots.len() == record.fields.len()) {
+                    set(slot, Value::Record(recycle::record(record.fields.len())));
+                }
+                match slot {
+                    Value::Record(slots) => Some(slots),
+                    _ => None,
+                }
+            }
+            None => {
+                set(slot, Value::Absent);
+                None
+            }
+        };
+        let mut unread = Value::Absent;
         let mut seen = Seen::new(record.fields.len());
         let mut hint = 0;
         self.whitespace();
@@ -308,16 +346,20 @@ impl<'a> Reader<'a> {
                         }
                         seen.set(index);
                         let field = record.fields.get(index)?;
-                        let value = self.value(Seed {
-                            ctx,
-                            shape: &field.shape,
-                            optional: field.optional,
-                            read: read.and_then(|read| read.field(index as u32)),
-                            path: &Node::Root,
-                        })?;
-                        if let Some(slot) = slots.get_mut(index) {
-                            *slot = value;
-                        }
+                        let target = match slots.as_deref_mut() {
+                            Some(slots) => slots.get_mut(index)?,
+                            None => &mut unread,
+                        };
+                        self.value(
+                            Seed {
+                                ctx,
+                                shape: &field.shape,
+                                optional: field.optional,
+                                read: read.and_then(|read| read.field(index as u32)),
+                                path: &Node::Root,
+                            },
+                            target,
+                        )?;
                     }
                     None if ctx.options.strict => return None,
                     None => self.skip()?,
@@ -338,37 +380,77 @@ impl<'a> Reader<'a> {
         if !complete {
             return None;
         }
+        // The fields this record lacks lose the previous record's values.
+        if let Some(slots) = slots {
+            for (index, value) in slots.iter_mut().enumerate() {
+                if !seen.get(index) {
+                    set(value, Value::Absent);
+                }
+            }
+        }
+        recycle::recycle(unread);
         self.depth -= 1;
-        Some(match read {
-            Some(_) => Value::Record(slots),
-            None => Value::Absent,
-        })
+        Some(())
     }
 
-    /// An array of `seed`'s list shape, at its `[`.
-    fn array(&mut self, seed: Seed<'_, '_, '_>) -> Option<Value> {
+    /// An array of `seed`'s list shape, at its `[`, into `slot`.
+    fn array(&mut self, seed: Seed<'_, '_, '_>, slot: &mut Value) -> Option<()> {
         let Shape::List(element) = seed.shape else {
             return None;
         };
         self.enter()?;
         self.pos += 1;
-        let keep = seed.read.is_some();
-        let mut items = if keep { recycle::list(0) } else { Vec::new() };
+        // The previous list's elements are read into; none when nothing
+        // reads the list (it is only validated).
+        let mut items = match seed.read {
+            Some(_) => {
+                if !matches!(slot, Value::List(_)) {
+                    set(slot, Value::List(recycle::list(0)));
+                }
+                match slot {
+                    Value::List(items) => Some(items),
+                    _ => None,
+                }
+            }
+            None => {
+                set(slot, Value::Absent);
+                None
+            }
+        };
+        let mut unread = Value::Absent;
+        let mut count = 0;
         self.whitespace();
         if self.peek()? == b']' {
             self.pos += 1;
         } else {
             loop {
-                let value = self.value(Seed {
-                    ctx: seed.ctx,
-                    shape: element,
-                    optional: matches!(element.as_ref(), Shape::Optional(_)),
-                    read: seed.read,
-                    path: &Node::Root,
-                })?;
-                if keep {
-                    items.push(value);
-                }
+                let target = match items.as_deref_mut() {
+                    Some(items) => {
+                        if count == items.len() {
+                            if items.len() == items.capacity() {
+                                // Full: a kept buffer twice the size rather
+                                // than growing this one.
+                                let mut bigger = recycle::list((2 * items.len()).max(4));
+                                bigger.append(items);
+                                recycle::recycle_list(std::mem::replace(items, bigger));
+                            }
+                            items.push(Value::Absent);
+                        }
+                        items.get_mut(count)?
+                    }
+                    None => &mut unread,
+                };
+                self.value(
+                    Seed {
+                        ctx: seed.ctx,
+                        shape: element,
+                        optional: matches!(element.as_ref(), Shape::Optional(_)),
+                        read: seed.read,
+                        path: &Node::Root,
+                    },
+                    target,
+                )?;
+                count += 1;
                 match self.next_token()? {
                     b',' => {}
                     b']' => break,
@@ -376,8 +458,17 @@ impl<'a> Reader<'a> {
                 }
             }
         }
+        // Elements beyond this list's length are the previous list's.
+        if let Some(items) = items
+            && count < items.len()
+        {
+            for extra in items.drain(count..) {
+                recycle::recycle(extra);
+            }
+        }
+        recycle::recycle(unread);
         self.depth -= 1;
-        Some(if keep { Value::List(items) } else { Value::Absent })
+        Some(())
     }
 
     /// Reads past any well-formed value.
