@@ -41,6 +41,12 @@ pub struct DecodeOptions {
     pub strict: bool,
 }
 
+/// Whether a buffer with room for `room` is to be reused for `need`: big
+/// enough, and not so big that it holds much more than it is used for.
+pub(crate) fn fits(room: usize, need: usize) -> bool {
+    room >= need && room <= (4 * need).max(4096)
+}
+
 /// The key serde_json uses to hand over a number's text.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
@@ -461,14 +467,15 @@ impl Seed<'_, '_, '_> {
     /// `reuse`'s buffer when there is one).
     fn keep_text(&self, text: &str, reuse: &mut Option<String>) -> Value {
         match (self.read, reuse.take()) {
-            (Some(_), Some(mut buffer)) if buffer.capacity() >= text.len() => {
+            (Some(_), Some(mut buffer)) if fits(buffer.capacity(), text.len()) => {
                 buffer.clear();
                 buffer.push_str(text);
                 Value::Text(buffer)
             }
             // Too small: a kept buffer that fits, rather than growing this
             // one (which would allocate whenever a long text follows a
-            // short one here).
+            // short one here). Far too big (a huge text's): given back,
+            // so it is not held for the rest of the run.
             (Some(_), Some(buffer)) => {
                 recycle::recycle_text(buffer);
                 Value::Text(recycle::text(text))

@@ -458,12 +458,19 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        // Elements beyond this list's length are the previous list's.
-        if let Some(items) = items
-            && count < items.len()
-        {
-            for extra in items.drain(count..) {
-                recycle::recycle(extra);
+        // Elements beyond this list's length are the previous list's; a
+        // buffer far bigger than this list (a huge list's) is swapped for
+        // one that fits.
+        if let Some(items) = items {
+            if count < items.len() {
+                for extra in items.drain(count..) {
+                    recycle::recycle(extra);
+                }
+            }
+            if !super::fits(items.capacity(), count) {
+                let mut fitting = recycle::list(count);
+                fitting.append(items);
+                recycle::recycle_list(std::mem::replace(items, fitting));
             }
         }
         recycle::recycle(unread);
