@@ -40,9 +40,12 @@
 //! copies into output records, new records and lists, fold results, the
 //! text builtins' results. Every value a record is done with goes back
 //! there: a frame's slots when a body returns, a slot's old value when a
-//! loop writes it again, the input record after the run
-//! ([`Instance::run`]) and the output after encoding
-//! ([`crate::program::Program::run_event`]). The tables of `sort_by`,
+//! loop writes it again, the output after encoding
+//! ([`crate::program::Program::run_event`]). The input record is lent
+//! ([`Instance::run_lending`]): after the run it is handed back, and
+//! `run_event` decodes the thread's next record into it in place (its
+//! texts, records and lists written over; [`Instance::run`] gives it back
+//! to the buffers instead). The tables of `sort_by`,
 //! `distinct_by` and `group_by` folds are kept per thread likewise (see
 //! [`rt`]). `tests/steady_state.rs` counts allocations to hold every
 //! example to this.
