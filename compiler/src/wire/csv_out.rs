@@ -138,9 +138,14 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
+    /// The row's path.
+    fn path(&self) -> String {
+        format!("$.{}[{}]", self.field_name, self.index)
+    }
+
     /// The path of column `key` of the row.
     fn at(&self, key: &str) -> String {
-        let mut path = format!("$.{}[{}]", self.field_name, self.index);
+        let mut path = self.path();
         super::push_key(&mut path, key);
         path
     }
@@ -160,7 +165,7 @@ fn push_row(
     let settings = &shapes.format.csv;
     let Value::Record(slots) = row else {
         errors.push(MappingError::output(
-            format!("$.{}[{}]", path.field_name, path.index),
+            path.path(),
             format!("expected a {} record", record.name),
         ));
         return;

@@ -64,6 +64,24 @@ fn set(slot: &mut Value, value: Value) {
     recycle::recycle(std::mem::replace(slot, value));
 }
 
+/// The values of the record or list a read puts at `slot`: those of the
+/// one there when it `fits` (the previous record's), else of a new one
+/// `make` gives; none, and `slot` reset, when nothing reads it (it is only
+/// validated).
+fn items_of(slot: &mut Value, read: bool, fits: bool, make: impl FnOnce() -> Value) -> Option<&mut Vec<Value>> {
+    if !read {
+        set(slot, Value::Absent);
+        return None;
+    }
+    if !fits {
+        set(slot, make());
+    }
+    match slot {
+        Value::Record(items) | Value::List(items) => Some(items),
+        _ => None,
+    }
+}
+
 struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -307,21 +325,10 @@ impl<'a> Reader<'a> {
         let read = seed.read;
         // The previous record's slots when it has as many, else new ones;
         // none when nothing reads the record (it is only validated).
-        let mut slots = match read {
-            Some(_) => {
-                if !matches!(slot, Value::Record(slots) if slots.len() == record.fields.len()) {
-                    set(slot, Value::Record(recycle::record(record.fields.len())));
-                }
-                match slot {
-                    Value::Record(slots) => Some(slots),
-                    _ => None,
-                }
-            }
-            None => {
-                set(slot, Value::Absent);
-                None
-            }
-        };
+        let fits = matches!(slot, Value::Record(slots) if slots.len() == record.fields.len());
+        let mut slots = items_of(slot, read.is_some(), fits, || {
+            Value::Record(recycle::record(record.fields.len()))
+        });
         let mut unread = Value::Absent;
         let mut seen = Seen::new(record.fields.len());
         let mut hint = 0;
@@ -402,21 +409,8 @@ impl<'a> Reader<'a> {
         self.pos += 1;
         // The previous list's elements are read into; none when nothing
         // reads the list (it is only validated).
-        let mut items = match seed.read {
-            Some(_) => {
-                if !matches!(slot, Value::List(_)) {
-                    set(slot, Value::List(recycle::list(0)));
-                }
-                match slot {
-                    Value::List(items) => Some(items),
-                    _ => None,
-                }
-            }
-            None => {
-                set(slot, Value::Absent);
-                None
-            }
-        };
+        let fits = matches!(slot, Value::List(_));
+        let mut items = items_of(slot, seed.read.is_some(), fits, || Value::List(recycle::list(0)));
         let mut unread = Value::Absent;
         let mut count = 0;
         self.whitespace();
