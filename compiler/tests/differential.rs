@@ -553,6 +553,9 @@ struct Gen {
     scope: Vec<(String, Ty)>,
     /// Line variables in scope (the loop's and lambdas').
     lines_in_scope: Vec<String>,
+    /// Lists of lines bound by `let` (`let w = x.lines where …`): the JIT
+    /// makes these views on `x.lines`.
+    kept_lists: Vec<String>,
     fresh: usize,
 }
 
@@ -612,6 +615,9 @@ impl Gen {
 
     /// A list of lines to loop over.
     fn lines(&mut self, depth: u32) -> String {
+        if !self.kept_lists.is_empty() && self.rng.chance(40) {
+            return self.rng.pick(&self.kept_lists).clone();
+        }
         match self.rng.below(5) {
             0 => {
                 let e = self.lambda_var();
@@ -896,6 +902,7 @@ fn generate(seed: u64) -> (HashMap<String, String>, String) {
         line: line_fields,
         scope: Vec::new(),
         lines_in_scope: Vec::new(),
+        kept_lists: Vec::new(),
         fresh: 0,
     };
     let mut map = String::from(
@@ -908,6 +915,18 @@ fn generate(seed: u64) -> (HashMap<String, String>, String) {
          fn code(s: String) -> String {\n  codes[s] ?? upper(s)\n}\n\n",
     );
     map.push_str("mapping generated(x: Input) -> Out {\n");
+    for _ in 0..g0.rng.below(3) {
+        // A list kept by `let`, read by later loops (a view in the JIT).
+        let e = g0.lambda_var();
+        let cond = g0.with_line(&e, |g| g.expr(Ty::Bool, 2));
+        let name = g0.fresh("w");
+        let source = match g0.kept_lists.last() {
+            Some(earlier) if g0.rng.chance(30) => earlier.clone(),
+            _ => "x.lines".to_owned(),
+        };
+        map.push_str(&format!("  let {name} = {source} where {}\n", cond.replace(&e, "it")));
+        g0.kept_lists.push(name);
+    }
     for _ in 0..g0.rng.below(3) {
         let ty = *g0.rng.pick(&SCALARS);
         let value = g0.expr(ty, 1);

@@ -251,3 +251,90 @@ fn a_default_that_reads_a_later_param_fails_alike_and_reads_nothing_out_of_bound
         }
     }
 }
+
+#[test]
+fn a_kept_list_is_read_in_place_and_agrees() {
+    // `let kept = … where …` read only by loops is a view in the JIT (the
+    // positions of the kept lines, not copies): every way of reading one,
+    // and every list that may not be one, must give the interpreter's
+    // answer.
+    const VIEW_OUT: &str = "schema fixture.view\nformat json\n\n\
+        record Item {\n  sku: String\n  i: Int\n  total: Decimal?\n}\n\n\
+        record Out {\n  n: Int\n  d: Decimal\n  s: String?\n  kept: [Item]\n  sorted: [Item]\n  big: [Item]\n  copied: [Item]\n  nested: [Item]\n}\n";
+    let source = "use canonical.invoice.Invoice\nuse fixture.view.Out\n\n\
+        mapping m(inv: Invoice) -> Out {\n\
+        \x20 let kept = inv.lines where it.quantity != 0\n\
+        \x20 let big = kept where it.net_amount > 5\n\
+        \x20 let nothing = inv.lines where it.sku == \"none\"\n\
+        \x20 let copied = inv.lines where it.uom == \"EA\"\n\
+        \x20 n = count(kept, l => l.net_amount > 0) + length(big) * 100 + count(nothing, l => true) * 1000 + length(copied) * 10000\n\
+        \x20 d = sum(kept, l => l.net_amount) + sum(big, l => sum(kept, k => k.quantity))\n\
+        \x20 s = (first(kept, l => l.net_amount < 0) ?? inv.lines[0]).sku\n\
+        \x20 kept = for l, i in kept {\n    sku = l.sku\n    i = i\n    total = sum(kept, k => k.net_amount)\n  }\n\
+        \x20 sorted = for l, i in sort_by(kept, l => l.sku) {\n    sku = l.sku\n    i = i\n  }\n\
+        \x20 big = for l, i in big {\n    sku = l.sku\n    i = i\n  }\n\
+        \x20 copied = for l, i in distinct(copied, l => l.uom) {\n    sku = l.sku\n    i = i\n  }\n\
+        \x20 nested = for l, i in kept {\n    let same = inv.lines where it.uom == l.uom\n    sku = l.sku\n    i = count(same, k => true)\n  }\n\
+        }\n";
+    let mut workspace = Workspace::new(Memory(HashMap::from([(
+        "fixture.view".to_owned(),
+        VIEW_OUT.to_owned(),
+    )])));
+    let result = workspace.check("fixture.map", source.as_bytes().to_vec(), Some("fixture"));
+    assert!(
+        result.diagnostics.is_empty(),
+        "{:?}",
+        result.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+    let program = Program::new(&workspace, result.module.unwrap(), "m").unwrap();
+    let line = |sku: &str, quantity: &str, amount: &str, uom: &str| {
+        format!(
+            r#"{{"sku":"{sku}","description":"d","quantity":{quantity},"uom":"{uom}","net_amount":{amount},"tax":{{"category":"standard","rate":19}}}}"#
+        )
+    };
+    let event = |lines: &[String]| {
+        format!(
+            r#"{{"id":"inv-1","number":"2025-001","issued_on":"2025-03-01","currency":"EUR","supplier":{{"id":"SUP-1","name":"Acme","country":"DE"}},"customer":{{"id":"C-1","name":"Buyer","country":"DE"}},"lines":[{}]}}"#,
+            lines.join(",")
+        )
+    };
+    let lines = [
+        line("C", "1", "10", "EA"),
+        line("Z", "0", "99", "EA"),
+        line("A", "2", "-3", "H87"),
+        line("B", "1", "7.5", "EA"),
+        line("Y", "0", "1", "H87"),
+    ];
+    let item = |sku: &str, i: i64| format!(r#"{{"sku":"{sku}","i":{i}}}"#);
+    let totalled = |sku: &str, i: i64, total: &str| format!(r#"{{"sku":"{sku}","i":{i},"total":{total}}}"#);
+    assert_eq!(
+        both(&program, event(&lines).as_bytes()).unwrap(),
+        format!(
+            r#"{{"n":30202,"d":22.5,"s":"A","kept":[{}],"sorted":[{}],"big":[{}],"copied":[{}],"nested":[{}]}}"#,
+            [
+                totalled("C", 0, "14.5"),
+                totalled("A", 1, "14.5"),
+                totalled("B", 2, "14.5")
+            ]
+            .join(","),
+            [item("A", 0), item("B", 1), item("C", 2)].join(","),
+            [item("C", 0), item("B", 1)].join(","),
+            [item("C", 0)].join(","),
+            [item("C", 3), item("A", 2), item("B", 3)].join(","),
+        )
+    );
+    // Again on the same thread with fewer lines: the second record reads
+    // its own lines, not what the first one kept.
+    let fewer = [lines[0].clone(), lines[1].clone(), lines[2].clone()];
+    assert_eq!(
+        both(&program, event(&fewer).as_bytes()).unwrap(),
+        format!(
+            r#"{{"n":20101,"d":10,"s":"A","kept":[{}],"sorted":[{}],"big":[{}],"copied":[{}],"nested":[{}]}}"#,
+            [totalled("C", 0, "7"), totalled("A", 1, "7")].join(","),
+            [item("A", 0), item("C", 1)].join(","),
+            [item("C", 0)].join(","),
+            [item("C", 0)].join(","),
+            [item("C", 2), item("A", 1)].join(","),
+        )
+    );
+}

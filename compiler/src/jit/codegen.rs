@@ -101,6 +101,12 @@ struct Lower<'s, 'f> {
     /// Locals whose record is written by `SetSlot`: they always point to
     /// a slot of this frame, never alias a place.
     mutated: HashSet<u32>,
+    /// Locals bound once to a `where` and read only as the list of other
+    /// loops: they may be views (see `lower_view`).
+    view_candidates: HashSet<u32>,
+    /// The locals that are views: each holds the positions its `where`
+    /// kept, and its variable here the address of the source list.
+    views: HashMap<u32, Variable>,
     signatures: HashMap<usize, SigRef>,
 }
 
@@ -116,6 +122,7 @@ impl<'s, 'f> Lower<'s, 'f> {
         let locals = (0..body.locals.len()).map(|_| b.declare_var(types::I64)).collect();
         let mut mutated = HashSet::new();
         collect_mutated(&body.expr, &mut mutated);
+        let view_candidates = view_candidates(&body.expr);
         Lower {
             b,
             shared,
@@ -129,6 +136,8 @@ impl<'s, 'f> Lower<'s, 'f> {
             next_slot: body.locals.len() as u32,
             next_loop: 0,
             mutated,
+            view_candidates,
+            views: HashMap::new(),
             signatures: HashMap::new(),
         }
     }
@@ -592,7 +601,54 @@ impl<'s, 'f> Lower<'s, 'f> {
     }
 
     fn lower_loop(&mut self, lp: &Loop) -> Result<Operand, JitError> {
-        let mut source = self.expr(&lp.source)?;
+        let source = self.expr(&lp.source)?;
+        self.lower_loop_over(lp, source, false)
+    }
+
+    /// Lowers `let id = <where loop>` as a view when it can be one: the
+    /// local then holds the positions of the kept elements (`Int`s), not
+    /// copies of them, and loops over it read the elements where they are
+    /// in the source list. That needs the source list to stay put while
+    /// the local lives: it is borrowed (not a value this statement made),
+    /// nothing this body writes is in it, and it is no view itself. The
+    /// caller has checked that the local is read only as a loop's list.
+    /// Whether it was lowered so (else nothing was emitted).
+    fn lower_view(&mut self, id: u32, lp: &Loop) -> Result<bool, JitError> {
+        let views: HashSet<u32> = self.views.keys().copied().collect();
+        if lp.fold != Fold::Filter
+            || self.mutated.contains(&id)
+            || mentions(&lp.source, &self.mutated)
+            || mentions(&lp.source, &views)
+        {
+            return Ok(false);
+        }
+        let source = self.expr(&lp.source)?;
+        if source.owned {
+            // Computed here: the positions would outlive nothing, but the
+            // slot may be written again; keep the ordinary copies.
+            let var = self.local(id)?;
+            let kept = self.lower_loop_over(lp, source, false)?;
+            self.b.def_var(var, kept.ptr);
+            return Ok(true);
+        }
+        let positions = self.lower_loop_over(lp, source, true)?;
+        let var = self.local(id)?;
+        self.b.def_var(var, positions.ptr);
+        let list = self.b.declare_var(types::I64);
+        self.b.def_var(list, source.ptr);
+        self.views.insert(id, list);
+        Ok(true)
+    }
+
+    /// Lowers the loop `lp` over the list at `source`. With `positions`,
+    /// a `where` keeps each element's position instead of the element (a
+    /// view, see `lower_view`).
+    fn lower_loop_over(&mut self, lp: &Loop, source: Operand, positions: bool) -> Result<Operand, JitError> {
+        let mut source = source;
+        let view = match &lp.source {
+            Expr::Local(id) => self.views.get(&id.0).copied(),
+            _ => None,
+        };
         // A list inside a record this body is still writing could be
         // replaced under the loop: loop over a copy then.
         if !source.owned && mentions(&lp.source, &self.mutated) {
@@ -650,9 +706,21 @@ impl<'s, 'f> Lower<'s, 'f> {
 
         self.b.switch_to_block(body_block);
         let list = source.ptr;
-        let item = self.element_at(list, TAG_LIST, position, |lower| {
+        let mut item = self.element_at(list, TAG_LIST, position, |lower| {
             Ok(lower.helper(rt::mw_list_get as *const () as usize, &[list, position]))
         })?;
+        if let Some(elements) = view {
+            // The view's entry is an `Int` it wrote itself: the position
+            // of the element in the source list.
+            let at = self
+                .b
+                .ins()
+                .load(types::I64, MemFlagsData::trusted(), item, self.layout.int_offset as i32);
+            let elements = self.b.use_var(elements);
+            item = self.element_at(elements, TAG_LIST, at, |lower| {
+                Ok(lower.helper(rt::mw_list_get as *const () as usize, &[elements, at]))
+            })?;
+        }
         self.b.def_var(item_var, item);
         if let (Some(slot), Some(var)) = (position_slot, index_var) {
             self.helper(rt::mw_set_int as *const () as usize, &[slot, position]);
@@ -672,11 +740,18 @@ impl<'s, 'f> Lower<'s, 'f> {
             },
             _ => self.expr(&lp.body)?,
         };
-        let owned = self.flag(body.owned);
-        let status = self.helper(
-            rt::mw_fold_step as *const () as usize,
-            &[self.rt, self.folds, index_word, body.ptr, owned, item],
-        );
+        let status = if positions {
+            self.helper(
+                rt::mw_fold_keep_position as *const () as usize,
+                &[self.rt, self.folds, index_word, position],
+            )
+        } else {
+            let owned = self.flag(body.owned);
+            self.helper(
+                rt::mw_fold_step as *const () as usize,
+                &[self.rt, self.folds, index_word, body.ptr, owned, item],
+            )
+        };
         let stepped = self.b.create_block();
         self.b.ins().brif(status, stepped, &[], next, &[position.into()]);
         self.b.switch_to_block(stepped);
@@ -708,6 +783,7 @@ impl<'s, 'f> Lower<'s, 'f> {
 
     fn stmt(&mut self, stmt: &Stmt) -> Result<(), JitError> {
         match stmt {
+            Stmt::Let(id, Expr::Loop(lp)) if self.view_candidates.contains(&id.0) && self.lower_view(id.0, lp)? => {}
             Stmt::Let(id, value) => {
                 let var = self.local(id.0)?;
                 let mut bound = self.expr(value)?;
@@ -780,6 +856,37 @@ fn collect_mutated(expr: &Expr, out: &mut HashSet<u32>) {
             out.insert(record.0);
         }
     });
+}
+
+/// The locals bound by exactly one `let` to a `where` loop and read
+/// nowhere but as the list of a loop: the ones a view can stand for.
+fn view_candidates(expr: &Expr) -> HashSet<u32> {
+    let mut bound: HashMap<u32, (usize, bool)> = HashMap::new();
+    visit(expr, &mut |stmt| {
+        if let Stmt::Let(id, value) = stmt {
+            let entry = bound.entry(id.0).or_insert((0, true));
+            entry.0 += 1;
+            entry.1 &= matches!(value, Expr::Loop(lp) if lp.fold == Fold::Filter);
+        }
+    });
+    let mut reads: HashMap<u32, usize> = HashMap::new();
+    let mut as_list: HashMap<u32, usize> = HashMap::new();
+    visit_exprs(expr, &mut |e| match e {
+        Expr::Local(id) => *reads.entry(id.0).or_default() += 1,
+        Expr::Loop(lp) => {
+            if let Expr::Local(id) = &lp.source {
+                *as_list.entry(id.0).or_default() += 1;
+            }
+        }
+        _ => {}
+    });
+    bound
+        .into_iter()
+        .filter(|(id, (lets, filter))| {
+            *lets == 1 && *filter && reads.get(id).copied().unwrap_or(0) == as_list.get(id).copied().unwrap_or(0)
+        })
+        .map(|(id, _)| id)
+        .collect()
 }
 
 /// Whether `expr` reads any of `locals`.

@@ -19,6 +19,15 @@
 //! length are checked. An absent record, or anything unexpected, goes
 //! through the helper instead. Everything else goes through helpers.
 //!
+//! **Views.** A local bound once to a `where` (`let kept = inv.lines
+//! where …`) and read only as the list of later loops holds no copies of
+//! the kept elements: it is a list of their positions (`Int`s) in the
+//! source list, and a loop over it reads each element where it is in the
+//! source. The code generator makes one only when the source list stays
+//! put while the local lives: it is borrowed (the input, a param, a field
+//! of either), no record the body writes is in it, and it is no view
+//! itself; otherwise the `where` copies as the interpreter does.
+//!
 //! **Bodies.** Each body (every `mapping` and `fn`, every param default,
 //! every inline table entry and fallback) is one native function
 //! `extern "C" fn(rt: *const Rt, slots: *mut Value, folds: *mut FoldState,

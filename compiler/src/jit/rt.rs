@@ -666,6 +666,28 @@ pub unsafe extern "C" fn mw_fold_begin(folds: *mut FoldState, index: usize, kind
     OK
 }
 
+/// One element a `where` keeps as a view (see `codegen`): its position
+/// `position` in the source list, not a copy of it.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_fold_keep_position(
+    rt: *const Rt<'_>,
+    folds: *mut FoldState,
+    index: usize,
+    position: usize,
+) -> usize {
+    // SAFETY: see the helpers' contract above and `mw_fold_begin`.
+    let (rt, state) = unsafe { (&*rt, &mut *folds.add(index)) };
+    match state {
+        FoldState::Collect(kept) => {
+            kept.push(Value::Int(position as i64));
+            OK
+        }
+        _ => rt.internal("a view kept a position in a fold that is no `where`"),
+    }
+}
+
 /// One kept element: `body` is the body's value (moved when `owned`),
 /// `item` the element. Returns [`OK`], [`STOP`] when the fold is decided,
 /// or [`FAILED`].
