@@ -248,6 +248,45 @@ pub fn with_scale(value: Decimal, scale: u32) -> Result<Decimal> {
     Ok(out)
 }
 
+/// Room for the text of any decimal: a sign, 29 digits, a point, and
+/// the zeros before the first digit of a value below one (`-0.000…01`
+/// with 28 places).
+pub const DECIMAL_TEXT: usize = 40;
+
+/// The text of `value` exactly as its `Display` writes it (a sign for a
+/// negative value, negative zero included; every place its scale
+/// carries), built in `buffer` without `core::fmt`: the encoders write
+/// one per decimal field of every record.
+pub fn decimal_text(value: Decimal, buffer: &mut [u8; DECIMAL_TEXT]) -> &str {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(value.mantissa().unsigned_abs()).as_bytes();
+    let scale = value.scale() as usize;
+    let mut len = 0;
+    let mut push = |bytes: &[u8]| {
+        buffer[len..len + bytes.len()].copy_from_slice(bytes);
+        len += bytes.len();
+    };
+    if value.is_sign_negative() {
+        push(b"-");
+    }
+    if scale == 0 {
+        push(digits);
+    } else if digits.len() > scale {
+        let (whole, places) = digits.split_at(digits.len() - scale);
+        push(whole);
+        push(b".");
+        push(places);
+    } else {
+        push(b"0.");
+        for _ in digits.len()..scale {
+            push(b"0");
+        }
+        push(digits);
+    }
+    // Only ASCII digits, a sign and a point were written.
+    std::str::from_utf8(&buffer[..len]).unwrap_or_default()
+}
+
 /// Checks `Decimal(precision, scale)`: at most `precision - scale` digits
 /// before the point.
 pub fn check_precision(value: Decimal, precision: u32, scale: u32) -> Result<()> {
@@ -273,6 +312,34 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::str::FromStr;
+
+    #[test]
+    fn decimal_text_is_display() {
+        let mut buffer = [0u8; DECIMAL_TEXT];
+        let edges = [
+            Decimal::ZERO,
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::from_parts(0, 0, 0, true, 2),
+            Decimal::from_parts(1, 0, 0, true, 28),
+            Decimal::from_parts(u32::MAX, u32::MAX, u32::MAX, false, 28),
+            Decimal::new(5, 1),
+            Decimal::new(-123, 5),
+            Decimal::new(100, 2),
+        ];
+        for value in edges {
+            assert_eq!(decimal_text(value, &mut buffer), value.to_string(), "{value:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn decimal_text_is_display_everywhere(lo: u32, mid: u32, hi: u32, negative: bool, scale in 0u32..=28) {
+            let value = Decimal::from_parts(lo, mid, hi, negative, scale);
+            let mut buffer = [0u8; DECIMAL_TEXT];
+            prop_assert_eq!(decimal_text(value, &mut buffer), value.to_string());
+        }
+    }
 
     /// The way `parse` read digits before it stopped allocating: the
     /// digits joined into a string, leading zeros trimmed, parsed.

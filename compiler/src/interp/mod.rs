@@ -1214,7 +1214,11 @@ fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
                 Ok(())
             })?,
             Value::Absent => Value::Absent,
-            // Numbers, dates and truth values as the language writes them.
+            // The common numbers without `core::fmt`, as `Display` writes
+            // them.
+            Value::Int(n) => Value::Text(recycle::text(itoa::Buffer::new().format(*n))),
+            Value::Decimal(d) => Value::Text(recycle::text(number::decimal_text(*d, &mut [0; number::DECIMAL_TEXT]))),
+            // Dates and truth values as the language writes them.
             other => written(|out| {
                 use std::fmt::Write as _;
                 write!(out, "{other}").map_err(|_| internal("text of a value failed"))

@@ -157,7 +157,7 @@ impl<'a> Encoder<'a> {
             (Shape::Currency | Shape::Country, Value::Text(text)) => self.string(text),
             (Shape::Enum(_), Value::Enum(_, name)) => self.string(name),
             (Shape::Bool, Value::Bool(flag)) => self.out.extend_from_slice(if *flag { b"true" } else { b"false" }),
-            (Shape::Int, Value::Int(n)) => self.number(n, wire),
+            (Shape::Int, Value::Int(n)) => self.number(itoa::Buffer::new().format(*n), wire),
             (Shape::Decimal { precision, scale }, Value::Decimal(_) | Value::Int(_)) => {
                 let decimal = match value {
                     Value::Int(n) => rust_decimal::Decimal::from(*n),
@@ -180,34 +180,27 @@ impl<'a> Encoder<'a> {
                     self.error(error.to_string());
                     return;
                 }
-                self.number(&written, wire);
+                self.number(number::decimal_text(written, &mut [0; number::DECIMAL_TEXT]), wire);
             }
             (Shape::Date, Value::Date(date)) => match wire {
-                Wire::ODataDate => {
-                    let millis = date_millis(*date);
-                    let _ = write!(self.out, "\"/Date({millis})/\"");
-                }
-                Wire::EpochMillis => {
-                    let _ = write!(self.out, "{}", date_millis(*date));
-                }
+                Wire::ODataDate => self.wrapped(b"\"/Date(", date_millis(*date), b")/\""),
+                Wire::EpochMillis => self.wrapped(b"", date_millis(*date), b""),
                 Wire::Yyyymmdd => {
-                    let _ = write!(self.out, "\"{:04}{:02}{:02}\"", date.year(), date.month(), date.day());
+                    self.out.push(b'"');
+                    push_date(self.out, *date, false);
+                    self.out.push(b'"');
                 }
                 _ => {
-                    let _ = write!(self.out, "\"{:04}-{:02}-{:02}\"", date.year(), date.month(), date.day());
+                    self.out.push(b'"');
+                    push_date(self.out, *date, true);
+                    self.out.push(b'"');
                 }
             },
             (Shape::DateTime, Value::DateTime(moment)) => match wire {
-                Wire::ODataDate => {
-                    let _ = write!(self.out, "\"/Date({})/\"", instant_millis(moment));
-                }
-                Wire::ODataDateTimeOffset => {
-                    // Written in UTC: the same instant, the offset SAP stores.
-                    let _ = write!(self.out, "\"/Date({}+0000)/\"", instant_millis(moment));
-                }
-                Wire::EpochMillis => {
-                    let _ = write!(self.out, "{}", instant_millis(moment));
-                }
+                Wire::ODataDate => self.wrapped(b"\"/Date(", instant_millis(moment), b")/\""),
+                // Written in UTC: the same instant, the offset SAP stores.
+                Wire::ODataDateTimeOffset => self.wrapped(b"\"/Date(", instant_millis(moment), b"+0000)/\""),
+                Wire::EpochMillis => self.wrapped(b"", instant_millis(moment), b""),
                 _ => {
                     let text = moment.to_rfc3339();
                     self.string(&text);
@@ -221,16 +214,51 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// Writes a number's digits straight into the output (no `String`),
-    /// quoted for `@wire(string)`.
-    fn number(&mut self, digits: &dyn std::fmt::Display, wire: Wire) {
-        // Writing to a `Vec` cannot fail.
-        let _ = if wire == Wire::String {
-            write!(self.out, "\"{digits}\"")
+    /// Writes a number's digits straight into the output, quoted for
+    /// `@wire(string)`.
+    fn number(&mut self, digits: &str, wire: Wire) {
+        if wire == Wire::String {
+            self.wrapped_text(b"\"", digits, b"\"");
         } else {
-            write!(self.out, "{digits}")
-        };
+            self.out.extend_from_slice(digits.as_bytes());
+        }
     }
+
+    /// Writes `before`, the digits of `n`, `after`.
+    fn wrapped(&mut self, before: &[u8], n: i64, after: &[u8]) {
+        self.wrapped_text(before, itoa::Buffer::new().format(n), after);
+    }
+
+    fn wrapped_text(&mut self, before: &[u8], text: &str, after: &[u8]) {
+        self.out.extend_from_slice(before);
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(after);
+    }
+}
+
+/// Writes `date` as `YYYY-MM-DD` (`dashes`) or `YYYYMMDD`, as `{:04}`,
+/// `{:02}` would (a year outside 0..=9999 through `core::fmt`).
+pub(crate) fn push_date(out: &mut Vec<u8>, date: jiff::civil::Date, dashes: bool) {
+    let (year, month, day) = (date.year(), date.month(), date.day());
+    if !(0..=9999).contains(&year) {
+        // Writing to a `Vec` cannot fail.
+        let _ = if dashes {
+            write!(out, "{year:04}-{month:02}-{day:02}")
+        } else {
+            write!(out, "{year:04}{month:02}{day:02}")
+        };
+        return;
+    }
+    let digit = |n: i16, unit: i16| b'0' + ((n / unit) % 10) as u8;
+    out.extend_from_slice(&[digit(year, 1000), digit(year, 100), digit(year, 10), digit(year, 1)]);
+    if dashes {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&[digit(i16::from(month), 10), digit(i16::from(month), 1)]);
+    if dashes {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&[digit(i16::from(day), 10), digit(i16::from(day), 1)]);
 }
 
 /// Milliseconds from 1970-01-01T00:00:00Z to midnight UTC of `date`.
@@ -257,6 +285,30 @@ fn instant_millis(moment: &DateTimeValue) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_written_as_fmt_would() {
+        for (year, month, day) in [
+            (2025, 2, 18),
+            (1, 1, 1),
+            (999, 12, 31),
+            (9999, 12, 31),
+            (-5, 3, 4),
+            (0, 1, 9),
+        ] {
+            let date = jiff::civil::Date::new(year, month, day).unwrap();
+            for dashes in [true, false] {
+                let mut out = Vec::new();
+                push_date(&mut out, date, dashes);
+                let want = if dashes {
+                    format!("{year:04}-{month:02}-{day:02}")
+                } else {
+                    format!("{year:04}{month:02}{day:02}")
+                };
+                assert_eq!(String::from_utf8(out).unwrap(), want);
+            }
+        }
+    }
 
     #[test]
     fn odata_dates_are_utc_midnight_milliseconds() {

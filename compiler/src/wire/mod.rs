@@ -215,7 +215,10 @@ pub fn push_scalar(
             Ok(())
         }
         (Shape::Bool, Value::Bool(flag)) => write!(out, "{flag}"),
-        (Shape::Int, Value::Int(n)) => write!(out, "{n}"),
+        (Shape::Int, Value::Int(n)) => {
+            out.push_str(itoa::Buffer::new().format(*n));
+            Ok(())
+        }
         (Shape::Decimal { precision, scale }, Value::Decimal(_) | Value::Int(_)) => {
             let decimal = match value {
                 Value::Int(n) => rust_decimal::Decimal::from(*n),
@@ -230,7 +233,7 @@ pub fn push_scalar(
                 number::check_precision(written, *precision, *scale).map_err(|e| e.to_string())?;
             }
             let start = out.len();
-            let _ = write!(out, "{written}");
+            out.push_str(number::decimal_text(written, &mut [0; number::DECIMAL_TEXT]));
             if separator != '.'
                 && let Some(point) = out[start..].find('.')
             {
