@@ -1093,24 +1093,9 @@ pub fn apply(op: Op, args: &[&Value]) -> Result<Value> {
             .ok_or_else(|| internal(format!("{op:?} is missing argument {i}")))
     };
     Ok(match op {
-        Op::IntAdd => Value::Int(number::int_add(int(arg(0)?)?, int(arg(1)?)?)?),
-        Op::IntSub => Value::Int(number::int_sub(int(arg(0)?)?, int(arg(1)?)?)?),
-        Op::IntMul => Value::Int(number::int_mul(int(arg(0)?)?, int(arg(1)?)?)?),
-        Op::IntRem => Value::Int(number::int_rem(int(arg(0)?)?, int(arg(1)?)?)?),
         Op::IntNeg => Value::Int(number::int_neg(int(arg(0)?)?)?),
-        Op::DecAdd => Value::Decimal(number::add(dec(arg(0)?)?, dec(arg(1)?)?)?),
-        Op::DecSub => Value::Decimal(number::sub(dec(arg(0)?)?, dec(arg(1)?)?)?),
-        Op::DecMul => Value::Decimal(number::mul(dec(arg(0)?)?, dec(arg(1)?)?)?),
-        Op::DecDiv => Value::Decimal(number::div(dec(arg(0)?)?, dec(arg(1)?)?)?),
-        Op::DecRem => Value::Decimal(number::rem(dec(arg(0)?)?, dec(arg(1)?)?)?),
         Op::DecNeg => Value::Decimal(-dec(arg(0)?)?),
         Op::IntToDec => Value::Decimal(Decimal::from(int(arg(0)?)?)),
-        Op::Eq => Value::Bool(equal(arg(0)?, arg(1)?)),
-        Op::Ne => Value::Bool(!equal(arg(0)?, arg(1)?)),
-        Op::Lt => Value::Bool(compare(arg(0)?, arg(1)?)?.is_lt()),
-        Op::Le => Value::Bool(compare(arg(0)?, arg(1)?)?.is_le()),
-        Op::Gt => Value::Bool(compare(arg(0)?, arg(1)?)?.is_gt()),
-        Op::Ge => Value::Bool(compare(arg(0)?, arg(1)?)?.is_ge()),
         Op::Not => match arg(0)? {
             Value::Bool(value) => Value::Bool(!value),
             other => return Err(internal(format!("not of {other}"))),
@@ -1127,7 +1112,105 @@ pub fn apply(op: Op, args: &[&Value]) -> Result<Value> {
             Value::Text(out)
         }
         Op::Builtin(name) => builtin(name, args)?,
+        op => match binary(op) {
+            Some(binary) => binary(arg(0)?, arg(1)?)?,
+            None => return Err(internal(format!("{op:?} has no implementation"))),
+        },
     })
+}
+
+/// An operation of two values.
+pub type Binary = fn(&Value, &Value) -> Result<Value>;
+
+/// The operations of two values, each its own function: [`apply`] calls
+/// them, and compiled code calls them straight (one helper per operation,
+/// with no dispatch on the operation), so both engines compute them with
+/// the very same code.
+pub fn binary(op: Op) -> Option<Binary> {
+    Some(match op {
+        Op::IntAdd => ops::int_add,
+        Op::IntSub => ops::int_sub,
+        Op::IntMul => ops::int_mul,
+        Op::IntRem => ops::int_rem,
+        Op::DecAdd => ops::dec_add,
+        Op::DecSub => ops::dec_sub,
+        Op::DecMul => ops::dec_mul,
+        Op::DecDiv => ops::dec_div,
+        Op::DecRem => ops::dec_rem,
+        Op::Eq => ops::eq,
+        Op::Ne => ops::ne,
+        Op::Lt => ops::lt,
+        Op::Le => ops::le,
+        Op::Gt => ops::gt,
+        Op::Ge => ops::ge,
+        _ => return None,
+    })
+}
+
+/// The operations of two values, by name (see [`binary`]).
+pub mod ops {
+    use super::{Result, Value, compare, dec, equal, int, number};
+
+    /// `Int + Int`.
+    pub fn int_add(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Int(number::int_add(int(a)?, int(b)?)?))
+    }
+    /// `Int - Int`.
+    pub fn int_sub(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Int(number::int_sub(int(a)?, int(b)?)?))
+    }
+    /// `Int * Int`.
+    pub fn int_mul(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Int(number::int_mul(int(a)?, int(b)?)?))
+    }
+    /// `Int % Int`.
+    pub fn int_rem(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Int(number::int_rem(int(a)?, int(b)?)?))
+    }
+    /// Decimal `+`.
+    pub fn dec_add(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Decimal(number::add(dec(a)?, dec(b)?)?))
+    }
+    /// Decimal `-`.
+    pub fn dec_sub(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Decimal(number::sub(dec(a)?, dec(b)?)?))
+    }
+    /// Decimal `*`.
+    pub fn dec_mul(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Decimal(number::mul(dec(a)?, dec(b)?)?))
+    }
+    /// Decimal `/`.
+    pub fn dec_div(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Decimal(number::div(dec(a)?, dec(b)?)?))
+    }
+    /// Decimal `%`.
+    pub fn dec_rem(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Decimal(number::rem(dec(a)?, dec(b)?)?))
+    }
+    /// `==`.
+    pub fn eq(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Bool(equal(a, b)))
+    }
+    /// `!=`.
+    pub fn ne(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Bool(!equal(a, b)))
+    }
+    /// `<`.
+    pub fn lt(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Bool(compare(a, b)?.is_lt()))
+    }
+    /// `<=`.
+    pub fn le(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Bool(compare(a, b)?.is_le()))
+    }
+    /// `>`.
+    pub fn gt(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Bool(compare(a, b)?.is_gt()))
+    }
+    /// `>=`.
+    pub fn ge(a: &Value, b: &Value) -> Result<Value> {
+        Ok(Value::Bool(compare(a, b)?.is_ge()))
+    }
 }
 
 fn equal(a: &Value, b: &Value) -> bool {

@@ -413,6 +413,14 @@ impl<'s, 'f> Lower<'s, 'f> {
                 ptr: self.constant(&value),
                 owned: false,
             },
+            Expr::Call(op, args) if let (Some(helper), [a, b]) = (rt::binary_helper(*op), &args[..]) => {
+                let a = self.expr(a)?.ptr;
+                let b = self.expr(b)?.ptr;
+                let out = self.new_slot();
+                let status = self.helper(helper, &[self.rt, a, b, out]);
+                self.check(status)?;
+                Operand { ptr: out, owned: true }
+            }
             Expr::Call(op, args) => {
                 let mut pointers = Vec::with_capacity(args.len());
                 for arg in args {

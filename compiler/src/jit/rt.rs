@@ -18,7 +18,7 @@
 use super::Compiled;
 use crate::interp::recycle;
 use crate::interp::value::Value;
-use crate::interp::{EvalError, KeyText, Tables, apply, check_value, compare, sort_by_key};
+use crate::interp::{Binary, EvalError, KeyText, Tables, apply, check_value, compare, ops, sort_by_key};
 use crate::mir::Op;
 use rust_decimal::Decimal;
 use std::cell::{Cell, RefCell};
@@ -384,6 +384,70 @@ pub unsafe extern "C" fn mw_apply(
     })
 }
 
+/// Writes `f(a, b)` to `out`, or fails with its error: the body of the
+/// helpers for the operations of two values, each of which calls its
+/// operation's function straight, with no dispatch.
+///
+/// # Safety
+/// Called only by compiled code's helpers, under the contract above.
+#[inline(always)]
+unsafe fn binary_into(rt: *const Rt<'_>, a: *const Value, b: *const Value, out: *mut Value, f: Binary) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let rt = unsafe { &*rt };
+    guarded(rt, || match f(unsafe { &*a }, unsafe { &*b }) {
+        Ok(value) => {
+            // SAFETY: `out` is a slot of the running body.
+            unsafe { set(out, value) };
+            OK
+        }
+        Err(error) => rt.fail(error),
+    })
+}
+
+macro_rules! binary_helpers {
+    ($($name:ident => $variant:ident, $op:ident;)*) => {
+        $(
+            /// An operation of two values (see [`binary_helper`]).
+            ///
+            /// # Safety
+            /// Called only by compiled code, under the contract above.
+            pub unsafe extern "C" fn $name(rt: *const Rt<'_>, a: *const Value, b: *const Value, out: *mut Value) -> usize {
+                // SAFETY: as the caller's.
+                unsafe { binary_into(rt, a, b, out, ops::$op) }
+            }
+        )*
+
+        /// The helper compiled code calls for `op` on two values, `(rt, a,
+        /// b, out) -> status`: it calls `op`'s own function in
+        /// [`crate::interp::ops`], the one the interpreter's
+        /// [`crate::interp::binary`] gives, so the engines compute alike.
+        pub fn binary_helper(op: Op) -> Option<usize> {
+            Some(match op {
+                $(Op::$variant => $name as *const () as usize,)*
+                _ => return None,
+            })
+        }
+    };
+}
+
+binary_helpers! {
+    mw_int_add => IntAdd, int_add;
+    mw_int_sub => IntSub, int_sub;
+    mw_int_mul => IntMul, int_mul;
+    mw_int_rem => IntRem, int_rem;
+    mw_dec_add => DecAdd, dec_add;
+    mw_dec_sub => DecSub, dec_sub;
+    mw_dec_mul => DecMul, dec_mul;
+    mw_dec_div => DecDiv, dec_div;
+    mw_dec_rem => DecRem, dec_rem;
+    mw_eq => Eq, eq;
+    mw_ne => Ne, ne;
+    mw_lt => Lt, lt;
+    mw_le => Le, le;
+    mw_gt => Gt, gt;
+    mw_ge => Ge, ge;
+}
+
 /// Calls body `id` (a `fn` of the module) with copies of the arguments.
 ///
 /// # Safety
@@ -713,12 +777,12 @@ pub unsafe extern "C" fn mw_fold_step(
                 *total = Some(match total.take() {
                     None => value,
                     Some(so_far) => {
-                        let op = if matches!(so_far, Value::Int(_)) {
-                            Op::IntAdd
+                        let add = if matches!(so_far, Value::Int(_)) {
+                            ops::int_add
                         } else {
-                            Op::DecAdd
+                            ops::dec_add
                         };
-                        match apply(op, &[&so_far, &value]) {
+                        match add(&so_far, &value) {
                             Ok(sum) => sum,
                             Err(error) => return rt.fail(error),
                         }
@@ -862,4 +926,43 @@ pub fn take_error(rt: &Rt<'_>) -> EvalError {
         .borrow_mut()
         .take()
         .unwrap_or_else(|| EvalError::Internal("compiled code failed without saying why".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_of_two_values_has_its_helper() {
+        let every = [
+            Op::IntAdd,
+            Op::IntSub,
+            Op::IntMul,
+            Op::IntRem,
+            Op::IntNeg,
+            Op::DecAdd,
+            Op::DecSub,
+            Op::DecMul,
+            Op::DecDiv,
+            Op::DecRem,
+            Op::DecNeg,
+            Op::IntToDec,
+            Op::Eq,
+            Op::Ne,
+            Op::Lt,
+            Op::Le,
+            Op::Gt,
+            Op::Ge,
+            Op::Not,
+            Op::Concat,
+            Op::Builtin("upper"),
+        ];
+        for op in every {
+            assert_eq!(
+                crate::interp::binary(op).is_some(),
+                binary_helper(op).is_some(),
+                "{op:?}"
+            );
+        }
+    }
 }
