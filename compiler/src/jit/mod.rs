@@ -189,6 +189,11 @@ pub struct TableBodies {
     pub entries: Vec<usize>,
     /// The `_ => …` body.
     pub fallback: Option<usize>,
+    /// The value of each entry whose body is a constant (`standard =>
+    /// "V1"`), which a lookup copies instead of calling the body.
+    pub constants: Vec<Option<Value>>,
+    /// The fallback's value, when it is a constant.
+    pub fallback_constant: Option<Value>,
 }
 
 /// Owner of the code memory of one compiled module.
@@ -275,13 +280,19 @@ pub fn compile(module: &mir::Module) -> Result<Compiled, JitError> {
     let mut tables = Vec::new();
     for table in &module.tables {
         let mut these = TableBodies::default();
+        let constant = |body: &mir::Body| match &body.expr {
+            mir::Expr::Const(value) => Some(value.clone()),
+            _ => None,
+        };
         for (_, body) in table.entries.iter().flatten() {
             bodies.push(body);
             these.entries.push(bodies.len() - 1);
+            these.constants.push(constant(body));
         }
         if let Some(fallback) = &table.fallback {
             bodies.push(fallback);
             these.fallback = Some(bodies.len() - 1);
+            these.fallback_constant = constant(fallback);
         }
         tables.push(these);
     }

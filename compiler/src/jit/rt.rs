@@ -490,6 +490,16 @@ pub unsafe extern "C" fn mw_lookup(rt: *const Rt<'_>, table: usize, key: *const 
             Err(error) => return rt.fail(error),
         };
         let bodies = rt.compiled.tables.get(table);
+        // An entry that is a constant is copied, with no call.
+        let constant = match found {
+            crate::interp::Found::Entry(position) => bodies.and_then(|t| t.constants.get(position)),
+            crate::interp::Found::Fallback => bodies.map(|t| &t.fallback_constant),
+            _ => None,
+        };
+        if let Some(Some(value)) = constant {
+            recycle::recycle(std::mem::replace(out, recycle::copy(value)));
+            return OK;
+        }
         let body = match found {
             crate::interp::Found::Value(value) => {
                 recycle::recycle(std::mem::replace(out, recycle::copy(value)));
