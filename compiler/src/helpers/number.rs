@@ -232,6 +232,11 @@ pub fn parse_int(text: &str) -> Result<i64> {
 /// `Decimal(s)` field; a value with more (non-zero) places is an error, not
 /// a rounding.
 pub fn with_scale(value: Decimal, scale: u32) -> Result<Decimal> {
+    if value.scale() == scale {
+        // Already so: the common case (a field copied to a field of the
+        // same scale), without `rescale`'s arithmetic.
+        return Ok(value);
+    }
     let mut out = value;
     if out.scale() > scale {
         let trimmed = out.normalize();
@@ -290,14 +295,11 @@ pub fn decimal_text(value: Decimal, buffer: &mut [u8; DECIMAL_TEXT]) -> &str {
 /// Checks `Decimal(precision, scale)`: at most `precision - scale` digits
 /// before the point.
 pub fn check_precision(value: Decimal, precision: u32, scale: u32) -> Result<()> {
-    let integer_digits = value
-        .trunc()
-        .abs()
-        .normalize()
-        .to_string()
-        .trim_start_matches('0')
-        .len() as u32;
-    if integer_digits > precision.saturating_sub(scale) {
+    // More than `allowed` digits before the point is a whole part of at
+    // least 10^allowed; beyond 28 digits no decimal has that many.
+    let allowed = precision.saturating_sub(scale);
+    let too_many = allowed <= MAX_SCALE && value.trunc().abs() >= Decimal::from_i128_with_scale(10i128.pow(allowed), 0);
+    if too_many {
         return Err(HelperError::TooManyDigits {
             value: value.to_string(),
             precision,
@@ -312,6 +314,30 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::str::FromStr;
+
+    /// `check_precision` as it was first written: the whole part's
+    /// digits counted in its text.
+    fn precision_by_text(value: Decimal, precision: u32, scale: u32) -> bool {
+        let digits = value
+            .trunc()
+            .abs()
+            .normalize()
+            .to_string()
+            .trim_start_matches('0')
+            .len() as u32;
+        digits <= precision.saturating_sub(scale)
+    }
+
+    proptest! {
+        #[test]
+        fn check_precision_counts_the_whole_digits(lo: u32, mid: u32, hi: u32, negative: bool, scale in 0u32..=28, precision in 0u32..=40, places in 0u32..=30) {
+            let value = Decimal::from_parts(lo, mid, hi, negative, scale);
+            prop_assert_eq!(check_precision(value, precision, places).is_ok(), precision_by_text(value, precision, places));
+            // Small values too, where the limit is near.
+            let small = Decimal::from_parts(lo % 100_000, 0, 0, negative, scale.min(4));
+            prop_assert_eq!(check_precision(small, precision % 8, places % 4).is_ok(), precision_by_text(small, precision % 8, places % 4));
+        }
+    }
 
     #[test]
     fn decimal_text_is_display() {

@@ -47,6 +47,12 @@ pub(crate) fn fits(room: usize, need: usize) -> bool {
     room >= need && room <= (4 * need).max(4096)
 }
 
+/// Whether `text` is a code of `length` capital letters (ISO 4217
+/// currencies, ISO 3166-1 countries).
+fn is_code(text: &str, length: usize) -> bool {
+    text.len() == length && text.bytes().all(|b| b.is_ascii_uppercase())
+}
+
 /// The key serde_json uses to hand over a number's text.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
@@ -357,6 +363,50 @@ impl Seed<'_, '_, '_> {
         self.text_in(text, &mut None)
     }
 
+    /// As [`Seed::text`], into `slot`: a text read where the previous
+    /// record had a text whose buffer fits is written into that buffer in
+    /// place, after the very checks [`Seed::text_in`] makes; anything
+    /// else (another shape, a check that fails, no buffer) goes through
+    /// [`Seed::text_in`], which takes the buffer when it can.
+    fn text_into(&self, text: &str, slot: &mut Value) {
+        if let Value::Text(buffer) = slot
+            && self.read.is_some()
+            && fits(buffer.capacity(), text.len())
+            && self.plain_text(text)
+        {
+            buffer.clear();
+            buffer.push_str(text);
+            return;
+        }
+        let mut reuse = match std::mem::take(slot) {
+            Value::Text(buffer) => Some(buffer),
+            other => {
+                recycle::recycle(other);
+                None
+            }
+        };
+        *slot = self.text_in(text, &mut reuse);
+        if let Some(unused) = reuse {
+            recycle::recycle_text(unused);
+        }
+    }
+
+    /// Whether `text` is kept as a text of this shape as it is: a text
+    /// within its length, a currency or country code.
+    fn plain_text(&self, text: &str) -> bool {
+        let mut shape = self.shape;
+        while let Shape::Optional(inner) = shape {
+            shape = inner;
+        }
+        match shape {
+            Shape::Text { max_len: None } => true,
+            Shape::Text { max_len: Some(max) } => text::check_length(text, *max).is_ok(),
+            Shape::Currency => is_code(text, 3),
+            Shape::Country => is_code(text, 2),
+            _ => false,
+        }
+    }
+
     /// As [`Seed::text`]; kept text goes into `reuse` when it holds a
     /// buffer (the previous record's text at this place), which is then
     /// taken.
@@ -378,7 +428,7 @@ impl Seed<'_, '_, '_> {
                 } else {
                     (2, "an ISO 3166-1 country code (two capital letters)")
                 };
-                if text.len() == length && text.bytes().all(|b| b.is_ascii_uppercase()) {
+                if is_code(text, length) {
                     self.keep_text(text, reuse)
                 } else {
                     self.ctx.error(self.path, format!("{} is not {what}", quote(text)));
