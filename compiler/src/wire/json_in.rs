@@ -23,8 +23,8 @@
 
 mod fast;
 
-use super::MappingError;
 use super::shape::{RecordShape, Shape, Shapes};
+use super::{MappingError, Node};
 use crate::helpers::{date, number, text};
 use crate::interp::recycle;
 use crate::interp::value::Value;
@@ -206,37 +206,6 @@ struct Ctx<'s> {
 impl Ctx<'_> {
     fn error(&self, path: &Node<'_>, message: impl Into<String>) {
         self.errors.borrow_mut().push(MappingError::input(path.text(), message));
-    }
-}
-
-/// A JSON path as a chain on the stack.
-enum Node<'p> {
-    Root,
-    Key(&'p Node<'p>, &'p str),
-    Index(&'p Node<'p>, usize),
-}
-
-impl Node<'_> {
-    fn render(&self, out: &mut String) {
-        match self {
-            Node::Root => out.push('$'),
-            Node::Key(parent, key) => {
-                parent.render(out);
-                super::push_key(out, key);
-            }
-            Node::Index(parent, index) => {
-                parent.render(out);
-                out.push('[');
-                out.push_str(&index.to_string());
-                out.push(']');
-            }
-        }
-    }
-
-    fn text(&self) -> String {
-        let mut out = String::new();
-        self.render(&mut out);
-        out
     }
 }
 

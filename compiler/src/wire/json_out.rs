@@ -12,11 +12,10 @@
 //! [`MappingError`] with its output path, never a malformed document.
 
 use super::shape::{FieldShape, Shape, Shapes, Wire};
-use super::{MappingError, Step};
+use super::{MappingError, Node};
 use crate::helpers::date::DateTimeValue;
 use crate::helpers::{number, text};
 use crate::interp::value::Value;
-use smallvec::SmallVec;
 use std::io::Write;
 
 /// Writes the root record `value` of `shapes` as one line of JSON (without
@@ -28,9 +27,8 @@ pub fn encode(shapes: &Shapes, value: &Value, out: &mut Vec<u8>) -> Result<(), V
         shapes,
         out,
         errors: Vec::new(),
-        path: SmallVec::new(),
     };
-    encoder.record(shapes.root, value);
+    encoder.record(shapes.root, value, &Node::Root);
     if encoder.errors.is_empty() {
         Ok(())
     } else {
@@ -45,17 +43,14 @@ struct Encoder<'a> {
     shapes: &'a Shapes,
     out: &'a mut Vec<u8>,
     errors: Vec<MappingError>,
-    /// Where the encoder is (on the stack: paths are seldom deeper).
-    path: SmallVec<[Step<'a>; 16]>,
 }
 
 impl<'a> Encoder<'a> {
-    fn error(&mut self, message: impl Into<String>) {
-        self.errors
-            .push(MappingError::output(super::render_path(&self.path), message));
+    fn error(&mut self, path: &Node<'_>, message: impl Into<String>) {
+        self.errors.push(MappingError::output(path.text(), message));
     }
 
-    fn string(&mut self, text: &str) {
+    fn string(&mut self, text: &str, path: &Node<'_>) {
         // Most text needs no escaping: written as it is. Otherwise
         // serde_json escapes quotes, backslashes and control characters
         // (the same bytes either way; a Rust string is always valid UTF-8).
@@ -65,35 +60,34 @@ impl<'a> Encoder<'a> {
             self.out.extend_from_slice(text.as_bytes());
             self.out.push(b'"');
         } else if serde_json::to_writer(&mut *self.out, text).is_err() {
-            self.error("the text could not be written");
+            self.error(path, "the text could not be written");
         }
     }
 
-    fn record(&mut self, index: usize, value: &Value) {
+    fn record(&mut self, index: usize, value: &Value, path: &Node<'_>) {
         let Some(record) = self.shapes.records.get(index) else {
-            self.error("unknown record shape");
+            self.error(path, "unknown record shape");
             return;
         };
         let Value::Record(slots) = value else {
-            self.error(format!("expected a {} record, found {value}", record.name));
+            self.error(path, format!("expected a {} record, found {value}", record.name));
             return;
         };
         self.out.push(b'{');
         let mut first = true;
         for (field, slot) in record.fields.iter().zip(slots) {
-            self.path.push(Step::Key(&field.key));
+            let path = &Node::Key(path, &field.key);
             if !slot.is_present() {
                 if field.required {
-                    self.error(format!("the required field `{}` has no value", field.key));
+                    self.error(path, format!("the required field `{}` has no value", field.key));
                 } else if field.null_when_absent {
                     self.key(&mut first, field);
                     self.out.extend_from_slice(b"null");
                 }
             } else {
                 self.key(&mut first, field);
-                self.field(field, slot);
+                self.field(field, slot, path);
             }
-            self.path.pop();
         }
         self.out.push(b'}');
     }
@@ -107,21 +101,21 @@ impl<'a> Encoder<'a> {
         self.out.extend_from_slice(field.json_key.as_bytes());
     }
 
-    fn field(&mut self, field: &FieldShape, value: &Value) {
+    fn field(&mut self, field: &FieldShape, value: &Value, path: &Node<'_>) {
         match (&field.shape, field.wire) {
             (Shape::List(element), Wire::ODataResults) => {
                 self.out.extend_from_slice(b"{\"results\":");
-                self.list(element, Wire::Natural, value);
+                self.list(element, Wire::Natural, value, path);
                 self.out.push(b'}');
             }
-            (Shape::List(element), wire) => self.list(element, wire, value),
-            (shape, wire) => self.value(shape, wire, value),
+            (Shape::List(element), wire) => self.list(element, wire, value, path),
+            (shape, wire) => self.value(shape, wire, value, path),
         }
     }
 
-    fn list(&mut self, element: &Shape, wire: Wire, value: &Value) {
+    fn list(&mut self, element: &Shape, wire: Wire, value: &Value, path: &Node<'_>) {
         let Value::List(items) = value else {
-            self.error(format!("expected a list, found {value}"));
+            self.error(path, format!("expected a list, found {value}"));
             return;
         };
         self.out.push(b'[');
@@ -129,33 +123,32 @@ impl<'a> Encoder<'a> {
             if index > 0 {
                 self.out.push(b',');
             }
-            self.path.push(Step::Index(index));
+            let path = &Node::Index(path, index);
             match (element, item) {
                 (Shape::Optional(_), Value::Absent) => self.out.extend_from_slice(b"null"),
-                (Shape::Optional(inner), item) => self.value(inner, wire, item),
+                (Shape::Optional(inner), item) => self.value(inner, wire, item, path),
                 (_, Value::Absent) => {
-                    self.error("a list element has no value");
+                    self.error(path, "a list element has no value");
                 }
-                (shape, item) => self.value(shape, wire, item),
+                (shape, item) => self.value(shape, wire, item, path),
             }
-            self.path.pop();
         }
         self.out.push(b']');
     }
 
-    fn value(&mut self, shape: &Shape, wire: Wire, value: &Value) {
+    fn value(&mut self, shape: &Shape, wire: Wire, value: &Value, path: &Node<'_>) {
         match (shape, value) {
             (Shape::Text { max_len }, Value::Text(text)) => {
                 if let Some(max) = max_len
                     && let Err(error) = text::check_length(text, *max)
                 {
-                    self.error(error.to_string());
+                    self.error(path, error.to_string());
                     return;
                 }
-                self.string(text);
+                self.string(text, path);
             }
-            (Shape::Currency | Shape::Country, Value::Text(text)) => self.string(text),
-            (Shape::Enum(_), Value::Enum(_, name)) => self.string(name),
+            (Shape::Currency | Shape::Country, Value::Text(text)) => self.string(text, path),
+            (Shape::Enum(_), Value::Enum(_, name)) => self.string(name, path),
             (Shape::Bool, Value::Bool(flag)) => self.out.extend_from_slice(if *flag { b"true" } else { b"false" }),
             (Shape::Int, Value::Int(n)) => self.number(itoa::Buffer::new().format(*n), wire),
             (Shape::Decimal { precision, scale }, Value::Decimal(_) | Value::Int(_)) => {
@@ -168,7 +161,7 @@ impl<'a> Encoder<'a> {
                     Some(scale) => match number::with_scale(decimal, *scale) {
                         Ok(written) => written,
                         Err(error) => {
-                            self.error(error.to_string());
+                            self.error(path, error.to_string());
                             return;
                         }
                     },
@@ -177,7 +170,7 @@ impl<'a> Encoder<'a> {
                 if let (Some(precision), Some(scale)) = (precision, scale)
                     && let Err(error) = number::check_precision(written, *precision, *scale)
                 {
-                    self.error(error.to_string());
+                    self.error(path, error.to_string());
                     return;
                 }
                 self.number(number::decimal_text(written, &mut [0; number::DECIMAL_TEXT]), wire);
@@ -203,14 +196,17 @@ impl<'a> Encoder<'a> {
                 Wire::EpochMillis => self.wrapped(b"", instant_millis(moment), b""),
                 _ => {
                     let text = moment.to_rfc3339();
-                    self.string(&text);
+                    self.string(&text, path);
                 }
             },
-            (Shape::Record(index), Value::Record(_)) => self.record(*index, value),
-            (Shape::List(element), Value::List(_)) => self.list(element, Wire::Natural, value),
-            (Shape::Optional(inner), value) => self.value(inner, wire, value),
-            (_, Value::Absent) => self.error("the value is absent"),
-            (_, other) => self.error(format!("cannot write {other} here: the field's type does not match")),
+            (Shape::Record(index), Value::Record(_)) => self.record(*index, value, path),
+            (Shape::List(element), Value::List(_)) => self.list(element, Wire::Natural, value, path),
+            (Shape::Optional(inner), value) => self.value(inner, wire, value, path),
+            (_, Value::Absent) => self.error(path, "the value is absent"),
+            (_, other) => self.error(
+                path,
+                format!("cannot write {other} here: the field's type does not match"),
+            ),
         }
     }
 

@@ -134,6 +134,43 @@ pub fn json_special(bytes: &[u8]) -> Option<usize> {
         .map(|at| offset + at)
 }
 
+/// A JSON path as a chain on the stack: each level links to its parent,
+/// so entering a field or an element costs two stores, and the path is
+/// rendered only when a problem is reported.
+pub(crate) enum Node<'p> {
+    /// `$`.
+    Root,
+    /// A field of the parent, by key.
+    Key(&'p Node<'p>, &'p str),
+    /// An element of the parent, by position.
+    Index(&'p Node<'p>, usize),
+}
+
+impl Node<'_> {
+    fn render(&self, out: &mut String) {
+        match self {
+            Node::Root => out.push('$'),
+            Node::Key(parent, key) => {
+                parent.render(out);
+                push_key(out, key);
+            }
+            Node::Index(parent, index) => {
+                parent.render(out);
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
+        }
+    }
+
+    /// The path as `$.a[2].b`, as [`render_path`] writes it.
+    pub(crate) fn text(&self) -> String {
+        let mut out = String::new();
+        self.render(&mut out);
+        out
+    }
+}
+
 /// The JSON path (`$.a[2].b`) of `steps`.
 pub fn render_path(steps: &[Step<'_>]) -> String {
     let mut path = String::from("$");
