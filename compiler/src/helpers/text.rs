@@ -98,13 +98,19 @@ pub fn substring(text: &str, start: i64, length: Option<i64>) -> Result<&str> {
         Some(n) => Some(usize::try_from(n).map_err(|_| bad(format!("the length must not be negative, not {n}")))?),
         None => None,
     };
-    let byte_at = |chars: usize| text.char_indices().nth(chars).map_or(text.len(), |(i, _)| i);
-    let from = byte_at(start);
-    let to = match length {
-        Some(n) => {
-            let rest = &text[from..];
-            from + rest.char_indices().nth(n).map_or(rest.len(), |(i, _)| i)
+    // Where character `chars` of `text` starts (its end when there are
+    // fewer). A character takes at least one byte, so a text of at most
+    // `chars` bytes ends before it: no walk.
+    let byte_at = |text: &str, chars: usize| {
+        if chars >= text.len() {
+            text.len()
+        } else {
+            text.char_indices().nth(chars).map_or(text.len(), |(i, _)| i)
         }
+    };
+    let from = byte_at(text, start);
+    let to = match length {
+        Some(n) => from + byte_at(&text[from..], n),
         None => text.len(),
     };
     Ok(&text[from..to])
@@ -185,6 +191,17 @@ mod tests {
         out.strip_prefix("before|")
             .map(str::to_owned)
             .unwrap_or_else(|| panic!("{out:?} lost its start"))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn substring_counts_characters(text in "[a-zé😀 ]{0,12}", start in 0i64..16, length in proptest::option::of(0i64..16)) {
+            let want: String = match length {
+                Some(n) => text.chars().skip(start as usize).take(n as usize).collect(),
+                None => text.chars().skip(start as usize).collect(),
+            };
+            proptest::prop_assert_eq!(substring(&text, start, length).unwrap(), want);
+        }
     }
 
     #[test]
