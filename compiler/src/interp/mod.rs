@@ -266,7 +266,7 @@ impl Tables {
             Some(entries) => {
                 let found = match self.inline.get(&table) {
                     Some(index) => with_key_text(key, false, |text| index.get(text).copied()),
-                    None => entries.iter().position(|(keys, _)| keys.iter().any(|k| k == key)),
+                    None => entries.iter().position(|(keys, _)| keys.iter().any(|k| same_key(k, key))),
                 };
                 match (found, &definition.fallback) {
                     (Some(position), _) => Found::Entry(position),
@@ -983,6 +983,15 @@ impl std::borrow::Borrow<str> for KeyText {
 
 /// Runs `f` on `key`'s text as [`KeyText::write`] gives it (or, for an
 /// external table, as [`key_text`] does), in a kept buffer.
+/// Whether a table entry's key `a` is the looked-up `key` (`==` on
+/// values; an enum variant by its index alone, which names it).
+fn same_key(a: &Value, key: &Value) -> bool {
+    match (a, key) {
+        (Value::Enum(x, _), Value::Enum(y, _)) => x == y,
+        _ => a == key,
+    }
+}
+
 fn with_key_text<T>(key: &Value, external: bool, f: impl FnOnce(&str) -> T) -> T {
     use std::fmt::Write as _;
     let mut text = recycle::string();
