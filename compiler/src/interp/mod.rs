@@ -266,7 +266,9 @@ impl Tables {
             Some(entries) => {
                 let found = match self.inline.get(&table) {
                     Some(index) => with_key_text(key, false, |text| index.get(text).copied()),
-                    None => entries.iter().position(|(keys, _)| keys.iter().any(|k| same_key(k, key))),
+                    None => entries
+                        .iter()
+                        .position(|(keys, _)| keys.iter().any(|k| same_key(k, key))),
                 };
                 match (found, &definition.fallback) {
                     (Some(position), _) => Found::Entry(position),

@@ -14,7 +14,7 @@
 //! so the analysis can only keep too much, never too little.
 
 use super::{Expr, Fold, Function, LocalId, Stmt};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// The parts of a value that are read: the whole of it, or some of its
 /// record slots (of its elements, for a list), each with its own demand.
@@ -24,13 +24,57 @@ pub struct Demand {
     /// Everything below is read.
     pub whole: bool,
     /// The slots read, when not `whole`.
-    pub fields: BTreeMap<u32, Demand>,
+    pub fields: Slots,
+}
+
+/// The demands of a record's slots, indexed by slot: the decoder asks for
+/// one per key of every record of every event, so it is an index into a
+/// `Vec`, not a search.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Slots(Vec<Option<Demand>>);
+
+impl Slots {
+    /// No slot read.
+    pub const fn new() -> Slots {
+        Slots(Vec::new())
+    }
+
+    /// The demand of `slot`, if it is read.
+    pub fn get(&self, slot: u32) -> Option<&Demand> {
+        self.0.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    /// Whether no slot is read.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    /// The slots read, in order, with their demands.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Demand)> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, demand)| Some((slot as u32, demand.as_ref()?)))
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// The demand of `slot`, made empty first when it is not read yet.
+    fn entry(&mut self, slot: u32) -> &mut Demand {
+        let index = slot as usize;
+        if self.0.len() <= index {
+            self.0.resize(index + 1, None);
+        }
+        self.0[index].get_or_insert_with(Demand::default)
+    }
 }
 
 /// The demand of a value read whole.
 static WHOLE: Demand = Demand {
     whole: true,
-    fields: BTreeMap::new(),
+    fields: Slots::new(),
 };
 
 impl Demand {
@@ -49,7 +93,7 @@ impl Demand {
         if self.whole {
             Some(&WHOLE)
         } else {
-            self.fields.get(&slot)
+            self.fields.get(slot)
         }
     }
 
@@ -70,7 +114,7 @@ impl Demand {
             if node.whole {
                 return None;
             }
-            node = node.fields.entry(*slot).or_default();
+            node = node.fields.entry(*slot);
         }
         (!node.whole).then_some(node)
     }
@@ -86,7 +130,7 @@ impl Demand {
             if demand.fields.is_empty() {
                 out.push(prefix.to_owned());
             }
-            for (slot, child) in &demand.fields {
+            for (slot, child) in demand.fields.iter() {
                 walk(child, &format!("{prefix}#{slot}."), out);
             }
         }

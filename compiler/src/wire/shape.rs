@@ -263,7 +263,7 @@ impl Shapes {
                 Some(_) if demand.whole => out.push(format!("{path}.*")),
                 Some(record) if !demand.fields.is_empty() => {
                     for (slot, field) in record.fields.iter().enumerate() {
-                        if let Some(child) = u32::try_from(slot).ok().and_then(|slot| demand.fields.get(&slot)) {
+                        if let Some(child) = u32::try_from(slot).ok().and_then(|slot| demand.fields.get(slot)) {
                             let mut inner = path.clone();
                             super::push_key(&mut inner, &field.key);
                             walk(shapes, &field.shape, child, inner, out);
