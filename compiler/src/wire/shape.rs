@@ -178,7 +178,7 @@ impl RecordShape {
     /// the field after the last one read is nearly always the next key.
     pub fn field_index_near(&self, key: &str, hint: usize) -> Option<usize> {
         if let Some(field) = self.fields.get(hint)
-            && field.key == key
+            && same_key(field.key.as_bytes(), key.as_bytes())
             // With two fields of one key the later one is named: the
             // hint may not be it.
             && self.by_key.len() == self.fields.len()
@@ -186,6 +186,29 @@ impl RecordShape {
             return Some(hint);
         }
         self.field_index(key)
+    }
+}
+
+/// Whether two keys are the same bytes: keys are short, so up to 16
+/// bytes are compared byte by byte or as two (overlapping) words, with
+/// no call.
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |bytes: &[u8], at: usize| {
+        bytes
+            .get(at..at + 8)
+            .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
+            .map(u64::from_le_bytes)
+    };
+    match a.len() {
+        0..8 => a.iter().zip(b).all(|(x, y)| x == y),
+        8..=16 => {
+            let last = a.len() - 8;
+            word(a, 0) == word(b, 0) && word(a, last) == word(b, last)
+        }
+        _ => a == b,
     }
 }
 
@@ -544,5 +567,26 @@ impl Builder<'_> {
         let index = self.shapes.enums.len() - 1;
         self.enum_index.insert(id, index);
         Ok(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_key;
+
+    #[test]
+    fn same_key_is_byte_equality() {
+        for length in 0..24 {
+            let key: Vec<u8> = (0..length).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_key(&key, &key.clone()));
+            for at in 0..length {
+                let mut other = key.clone();
+                other[at] ^= 0x20;
+                assert!(!same_key(&key, &other), "{length} bytes, differing at {at}");
+            }
+            let mut longer = key.clone();
+            longer.push(b'x');
+            assert!(!same_key(&key, &longer));
+        }
     }
 }
