@@ -173,6 +173,94 @@ pub fn from_int(value: i64) -> Decimal {
 /// `separator` followed by digits. No exponent, no thousands separators, at
 /// most 28 places; the scale is the places written.
 pub fn parse(text: &str, separator: char) -> Result<Decimal> {
+    if !separator.is_ascii() {
+        return parse_split(text, separator);
+    }
+    let not_a_number = |reason: &str| HelperError::NotANumber {
+        text: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    // One pass over the bytes: the sign, the whole digits, the separator,
+    // the fraction's digits, each problem found where `parse_split` finds
+    // it (tested against it).
+    let bytes = text.as_bytes();
+    let separator = separator as u8;
+    let (negative, start) = match bytes.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let digits_from = |from: usize| {
+        bytes
+            .get(from..)
+            .map_or(0, |rest| rest.iter().take_while(|b| b.is_ascii_digit()).count())
+            + from
+    };
+    let whole_end = digits_from(start);
+    if whole_end == start || (whole_end < bytes.len() && bytes.get(whole_end) != Some(&separator)) {
+        return Err(not_a_number("expected digits before the decimal separator"));
+    }
+    let (fraction_start, end) = if whole_end == bytes.len() {
+        (whole_end, whole_end)
+    } else {
+        let from = whole_end + 1;
+        let end = digits_from(from);
+        if end == from || end != bytes.len() {
+            return Err(not_a_number("expected digits after the decimal separator"));
+        }
+        (from, end)
+    };
+    let places = end - fraction_start;
+    if places > MAX_SCALE as usize {
+        return Err(not_a_number("more than 28 decimal places"));
+    }
+    // The digits before and after the separator as one number, leading
+    // zeros aside; at most 29 significant digits (an i128 holds 38).
+    // Up to 19 significant digits (nearly every amount) fit a `u64`.
+    let digits = bytes
+        .get(start..whole_end)
+        .into_iter()
+        .chain(bytes.get(fraction_start..end))
+        .flatten();
+    let mut small: u64 = 0;
+    let mut mantissa: i128 = 0;
+    let mut significant = 0usize;
+    for &b in digits {
+        if significant == 0 && b == b'0' {
+            continue;
+        }
+        significant += 1;
+        let digit = b - b'0';
+        match significant {
+            1..=19 => small = small * 10 + u64::from(digit),
+            20..=29 => {
+                if significant == 20 {
+                    mantissa = i128::from(small);
+                }
+                mantissa = mantissa * 10 + i128::from(digit);
+            }
+            _ => return Err(not_a_number("beyond the decimal range (28 significant digits)")),
+        }
+    }
+    if significant <= 19 {
+        // As `try_from_i128_with_scale` makes it: zero is never negative.
+        let negative = negative && small != 0;
+        return Ok(Decimal::from_parts(
+            small as u32,
+            (small >> 32) as u32,
+            0,
+            negative,
+            places as u32,
+        ));
+    }
+    let mantissa = if negative { -mantissa } else { mantissa };
+    Decimal::try_from_i128_with_scale(mantissa, places as u32).map_err(|_| not_a_number("beyond the decimal range"))
+}
+
+/// [`parse`] for any separator, by splitting the text: the reference the
+/// one-pass reading is tested against, and the reading for a separator
+/// beyond ASCII.
+fn parse_split(text: &str, separator: char) -> Result<Decimal> {
     let not_a_number = |reason: &str| HelperError::NotANumber {
         text: text.to_owned(),
         reason: reason.to_owned(),
@@ -411,6 +499,14 @@ mod tests {
         fn parse_reads_digits_as_the_string_version_did(text in "[-+]?0{0,3}[0-9]{0,32}([.,][0-9]{0,30})?") {
             prop_assert_eq!(parse(&text, '.'), parse_by_string(&text, '.'));
             prop_assert_eq!(parse(&text, ','), parse_by_string(&text, ','));
+        }
+
+        #[test]
+        fn one_pass_parse_is_the_split_parse(text in "[-+]?[-+0-9.,a ]{0,40}|[-+]?[0-9]{0,35}([.,][0-9]{0,32})?([.,][0-9]{0,3})?|[0-9]{1,3}[.]?é?") {
+            // The same bits (scale and sign too), or the same error.
+            let bits = |parsed: Result<Decimal>| parsed.map(|d| d.serialize());
+            prop_assert_eq!(bits(parse(&text, '.')), bits(parse_split(&text, '.')));
+            prop_assert_eq!(bits(parse(&text, ',')), bits(parse_split(&text, ',')));
         }
     }
 
