@@ -1248,40 +1248,115 @@ fn written(write: impl FnOnce(&mut String) -> Result<()>) -> Result<Value> {
 /// The value-level builtins. The list builtins (`sum`, `count`, `first`,
 /// `min` of a list, `sort_by`, …) are lowered to loops instead.
 fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
+    match BuiltinId::of(name) {
+        Some(id) => builtin_by(id, args),
+        None => Err(internal(format!("the builtin `{name}` has no value-level form"))),
+    }
+}
+
+macro_rules! builtin_ids {
+    ($($id:ident = $name:literal,)*) => {
+        /// A value-level builtin, known by number: compiled code calls it
+        /// by its number ([`builtin_by`]), so the name is matched once,
+        /// when the mapping is compiled.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum BuiltinId {
+            $(
+                #[doc = concat!("`", $name, "`.")]
+                $id,
+            )*
+        }
+
+        impl BuiltinId {
+            /// Every value-level builtin, by number.
+            pub const ALL: &'static [BuiltinId] = &[$(BuiltinId::$id,)*];
+
+            /// The builtin called `name`, if it has a value-level form.
+            pub fn of(name: &str) -> Option<BuiltinId> {
+                match name {
+                    $($name => Some(BuiltinId::$id),)*
+                    _ => None,
+                }
+            }
+
+            /// Its name in the language.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(BuiltinId::$id => $name,)*
+                }
+            }
+        }
+    };
+}
+
+builtin_ids! {
+    Upper = "upper",
+    Lower = "lower",
+    Trim = "trim",
+    PadLeft = "pad_left",
+    PadRight = "pad_right",
+    Substring = "substring",
+    Replace = "replace",
+    Split = "split",
+    Join = "join",
+    Concat = "concat",
+    Length = "length",
+    Text = "text",
+    Round = "round",
+    Abs = "abs",
+    Min = "min",
+    Max = "max",
+    ParseDecimal = "parse_decimal",
+    ParseInt = "parse_int",
+    ParseDate = "parse_date",
+    FormatDate = "format_date",
+    ParseDatetime = "parse_datetime",
+    FormatDatetime = "format_datetime",
+    AddDays = "add_days",
+    AddMonths = "add_months",
+    ToTimezone = "to_timezone",
+    StartOfMonth = "start_of_month",
+    EndOfMonth = "end_of_month",
+}
+
+/// The value-level builtin `id` applied to `args`: what [`apply`] does for
+/// `Op::Builtin`, once the name is known.
+pub fn builtin_by(id: BuiltinId, args: &[&Value]) -> Result<Value> {
+    let name = id.name();
     let arg = |i: usize| {
         args.get(i)
             .copied()
             .ok_or_else(|| internal(format!("`{name}` is missing argument {i}")))
     };
-    Ok(match name {
-        "upper" => written(|out| {
+    Ok(match id {
+        BuiltinId::Upper => written(|out| {
             text::upper(txt(arg(0)?)?, out);
             Ok(())
         })?,
-        "lower" => written(|out| {
+        BuiltinId::Lower => written(|out| {
             text::lower(txt(arg(0)?)?, out);
             Ok(())
         })?,
-        "trim" => Value::Text(recycle::text(text::trim(txt(arg(0)?)?))),
-        "pad_left" => written(|out| Ok(text::pad_left(txt(arg(0)?)?, int(arg(1)?)?, txt(arg(2)?)?, out)?))?,
-        "pad_right" => written(|out| Ok(text::pad_right(txt(arg(0)?)?, int(arg(1)?)?, txt(arg(2)?)?, out)?))?,
-        "substring" => {
+        BuiltinId::Trim => Value::Text(recycle::text(text::trim(txt(arg(0)?)?))),
+        BuiltinId::PadLeft => written(|out| Ok(text::pad_left(txt(arg(0)?)?, int(arg(1)?)?, txt(arg(2)?)?, out)?))?,
+        BuiltinId::PadRight => written(|out| Ok(text::pad_right(txt(arg(0)?)?, int(arg(1)?)?, txt(arg(2)?)?, out)?))?,
+        BuiltinId::Substring => {
             let length = match args.get(2) {
                 Some(value) => Some(int(value)?),
                 None => None,
             };
             Value::Text(recycle::text(text::substring(txt(arg(0)?)?, int(arg(1)?)?, length)?))
         }
-        "replace" => written(|out| {
+        BuiltinId::Replace => written(|out| {
             text::replace(txt(arg(0)?)?, txt(arg(1)?)?, txt(arg(2)?)?, out);
             Ok(())
         })?,
-        "split" => {
+        BuiltinId::Split => {
             let mut pieces = recycle::list(0);
             pieces.extend(text::split(txt(arg(0)?)?, txt(arg(1)?)?)?.map(|piece| Value::Text(recycle::text(piece))));
             Value::List(pieces)
         }
-        "join" => match arg(0)? {
+        BuiltinId::Join => match arg(0)? {
             Value::List(items) => {
                 for item in items {
                     txt(item)?;
@@ -1294,13 +1369,13 @@ fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
             }
             other => return Err(internal(format!("join of {other}"))),
         },
-        "concat" => apply(Op::Concat, args)?,
-        "length" => match arg(0)? {
+        BuiltinId::Concat => apply(Op::Concat, args)?,
+        BuiltinId::Length => match arg(0)? {
             Value::Text(value) => Value::Int(text::length(value) as i64),
             Value::List(items) => Value::Int(items.len() as i64),
             other => return Err(internal(format!("length of {other}"))),
         },
-        "text" => match arg(0)? {
+        BuiltinId::Text => match arg(0)? {
             Value::Text(value) => Value::Text(recycle::text(value)),
             Value::Enum(_, variant) => Value::Text(recycle::text(variant)),
             Value::DateTime(value) => written(|out| {
@@ -1318,7 +1393,7 @@ fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
                 write!(out, "{other}").map_err(|_| internal("text of a value failed"))
             })?,
         },
-        "round" => {
+        BuiltinId::Round => {
             let mode = match args.get(2) {
                 Some(Value::Text(word)) => {
                     RoundingMode::from_name(word).ok_or_else(|| internal(format!("unknown rounding mode {word}")))?
@@ -1328,11 +1403,11 @@ fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
             };
             Value::Decimal(number::round(dec(arg(0)?)?, int(arg(1)?)?, mode)?)
         }
-        "abs" => match arg(0)? {
+        BuiltinId::Abs => match arg(0)? {
             Value::Int(n) => Value::Int(number::int_abs(*n)?),
             other => Value::Decimal(dec(other)?.abs()),
         },
-        "min" | "max" => {
+        BuiltinId::Min | BuiltinId::Max => {
             // Two numbers; the list forms are lowered to loops.
             let (a, b) = (arg(0)?, arg(1)?);
             let ordering = compare(a, b)?;
@@ -1350,42 +1425,42 @@ fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
                 _ => chosen.clone(),
             }
         }
-        "parse_decimal" => {
+        BuiltinId::ParseDecimal => {
             let separator = opt_txt(args, 1)?.and_then(|s| s.chars().next()).unwrap_or('.');
             Value::Decimal(number::parse(txt(arg(0)?)?, separator)?)
         }
-        "parse_int" => Value::Int(number::parse_int(txt(arg(0)?)?)?),
-        "parse_date" => Value::Date(date::parse_date(txt(arg(0)?)?, opt_txt(args, 1)?)?),
-        "format_date" => match arg(0)? {
+        BuiltinId::ParseInt => Value::Int(number::parse_int(txt(arg(0)?)?)?),
+        BuiltinId::ParseDate => Value::Date(date::parse_date(txt(arg(0)?)?, opt_txt(args, 1)?)?),
+        BuiltinId::FormatDate => match arg(0)? {
             Value::Date(value) => written(|out| Ok(date::format_date(*value, txt(arg(1)?)?, out)?))?,
             Value::DateTime(value) => written(|out| Ok(date::format_datetime(*value, txt(arg(1)?)?, None, out)?))?,
             other => return Err(internal(format!("format_date of {other}"))),
         },
-        "parse_datetime" => Value::DateTime(date::parse_datetime(
+        BuiltinId::ParseDatetime => Value::DateTime(date::parse_datetime(
             txt(arg(0)?)?,
             opt_txt(args, 1)?,
             opt_txt(args, 2)?,
         )?),
-        "format_datetime" => match arg(0)? {
+        BuiltinId::FormatDatetime => match arg(0)? {
             Value::DateTime(value) => {
                 written(|out| Ok(date::format_datetime(*value, txt(arg(1)?)?, opt_txt(args, 2)?, out)?))?
             }
             other => return Err(internal(format!("format_datetime of {other}"))),
         },
-        "add_days" => match arg(0)? {
+        BuiltinId::AddDays => match arg(0)? {
             Value::Date(value) => Value::Date(date::add_days(*value, int(arg(1)?)?)?),
             Value::DateTime(value) => Value::DateTime(date::add_days_datetime(*value, int(arg(1)?)?)?),
             other => return Err(internal(format!("add_days of {other}"))),
         },
-        "add_months" => match arg(0)? {
+        BuiltinId::AddMonths => match arg(0)? {
             Value::Date(value) => Value::Date(date::add_months(*value, int(arg(1)?)?)?),
             other => return Err(internal(format!("add_months of {other}"))),
         },
-        "to_timezone" => match arg(0)? {
+        BuiltinId::ToTimezone => match arg(0)? {
             Value::DateTime(value) => Value::DateTime(date::to_timezone(*value, txt(arg(1)?)?)?),
             other => return Err(internal(format!("to_timezone of {other}"))),
         },
-        "start_of_month" | "end_of_month" => match arg(0)? {
+        BuiltinId::StartOfMonth | BuiltinId::EndOfMonth => match arg(0)? {
             Value::Date(value) => Value::Date(if name == "start_of_month" {
                 date::start_of_month(*value)
             } else {
@@ -1393,6 +1468,5 @@ fn builtin(name: &str, args: &[&Value]) -> Result<Value> {
             }),
             other => return Err(internal(format!("{name} of {other}"))),
         },
-        other => return Err(internal(format!("the builtin `{other}` has no value-level form"))),
     })
 }

@@ -18,8 +18,9 @@
 use super::layout::{Layout, TAG_ABSENT, TAG_BOOL, TAG_LIST, TAG_RECORD};
 use super::rt::{self, fold};
 use super::{JitError, Shared};
+use crate::interp::BuiltinId;
 use crate::interp::value::Value;
-use crate::mir::{Arm, Body, Expr, Fold, Loop, Stmt};
+use crate::mir::{Arm, Body, Expr, Fold, Loop, Op, Stmt};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData, StackSlotKind, types,
@@ -427,11 +428,22 @@ impl<'s, 'f> Lower<'s, 'f> {
                     pointers.push(self.expr(arg)?.ptr);
                 }
                 let argv = self.array(&pointers);
-                let op = self.shared.op(*op);
-                let op = self.word(op);
+                // A builtin by its number; any other operation by its
+                // number in the module's table.
+                let builtin = match op {
+                    Op::Builtin(name) => {
+                        BuiltinId::of(name).and_then(|id| BuiltinId::ALL.iter().position(|known| *known == id))
+                    }
+                    _ => None,
+                };
+                let (helper, number) = match builtin {
+                    Some(number) => (rt::mw_builtin as *const () as usize, number),
+                    None => (rt::mw_apply as *const () as usize, self.shared.op(*op)),
+                };
+                let number = self.word(number);
                 let argc = self.word(args.len());
                 let out = self.new_slot();
-                let status = self.helper(rt::mw_apply as *const () as usize, &[self.rt, op, argv, argc, out]);
+                let status = self.helper(helper, &[self.rt, number, argv, argc, out]);
                 self.check(status)?;
                 Operand { ptr: out, owned: true }
             }

@@ -18,7 +18,9 @@
 use super::Compiled;
 use crate::interp::recycle;
 use crate::interp::value::Value;
-use crate::interp::{Binary, EvalError, KeyText, Tables, apply, check_value, compare, ops, sort_by_key};
+use crate::interp::{
+    Binary, BuiltinId, EvalError, KeyText, Tables, apply, builtin_by, check_value, compare, ops, sort_by_key,
+};
 use crate::mir::Op;
 use rust_decimal::Decimal;
 use std::cell::{Cell, RefCell};
@@ -371,6 +373,49 @@ pub unsafe extern "C" fn mw_apply(
             many => {
                 let refs: Vec<&Value> = many.iter().map(|p| unsafe { &**p }).collect();
                 apply(op, &refs)
+            }
+        };
+        match result {
+            Ok(value) => {
+                // SAFETY: `out` is a slot of the running body.
+                unsafe { set(out, value) };
+                OK
+            }
+            Err(error) => rt.fail(error),
+        }
+    })
+}
+
+/// The value-level builtin number `id` ([`BuiltinId::ALL`]) of the
+/// `argc` values at `argv`, written to `out`: the interpreter's own
+/// [`builtin_by`], with the name matched once, when the mapping was
+/// compiled.
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_builtin(
+    rt: *const Rt<'_>,
+    id: usize,
+    argv: *const *const Value,
+    argc: usize,
+    out: *mut Value,
+) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let rt = unsafe { &*rt };
+    guarded(rt, || {
+        let Some(&id) = BuiltinId::ALL.get(id) else {
+            return rt.internal(format!("no builtin #{id}"));
+        };
+        // SAFETY: `argv` holds `argc` live value pointers.
+        let args: &[*const Value] = unsafe { std::slice::from_raw_parts(argv, argc) };
+        let result = match args {
+            // The common arities without a heap-allocated argument list.
+            [a] => builtin_by(id, &[unsafe { &**a }]),
+            [a, b] => builtin_by(id, &[unsafe { &**a }, unsafe { &**b }]),
+            [a, b, c] => builtin_by(id, &[unsafe { &**a }, unsafe { &**b }, unsafe { &**c }]),
+            many => {
+                let refs: Vec<&Value> = many.iter().map(|p| unsafe { &**p }).collect();
+                builtin_by(id, &refs)
             }
         };
         match result {
@@ -941,6 +986,26 @@ pub fn take_error(rt: &Rt<'_>) -> EvalError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builtins_are_known_by_number_and_name_alike() {
+        for (number, id) in BuiltinId::ALL.iter().enumerate() {
+            assert_eq!(BuiltinId::of(id.name()), Some(*id));
+            assert_eq!(BuiltinId::ALL.iter().position(|known| known == id), Some(number));
+        }
+        // Every builtin of the language has a value-level form, but for
+        // the list forms, which are lowered to loops.
+        let loops = [
+            "sum", "count", "any", "all", "first", "last", "sort_by", "distinct", "group_by", "required",
+        ];
+        for builtin in crate::builtins::all() {
+            assert!(
+                BuiltinId::of(builtin.name).is_some() || loops.contains(&builtin.name),
+                "{} has no number",
+                builtin.name
+            );
+        }
+    }
 
     #[test]
     fn every_operation_of_two_values_has_its_helper() {
