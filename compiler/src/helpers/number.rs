@@ -316,6 +316,13 @@ pub fn parse_int(text: &str) -> Result<i64> {
     })
 }
 
+/// Whether [`with_scale`] takes `value` to `scale` places (no non-zero
+/// place beyond them), without making the rescaled value: what the checks
+/// of a field need.
+pub fn fits_scale(value: Decimal, scale: u32) -> bool {
+    value.scale() <= scale || value.normalize().scale() <= scale
+}
+
 /// `value` written with exactly `scale` places, as the encoders write a
 /// `Decimal(s)` field; a value with more (non-zero) places is an error, not
 /// a rounding.
@@ -424,6 +431,16 @@ mod tests {
             // Small values too, where the limit is near.
             let small = Decimal::from_parts(lo % 100_000, 0, 0, negative, scale.min(4));
             prop_assert_eq!(check_precision(small, precision % 8, places % 4).is_ok(), precision_by_text(small, precision % 8, places % 4));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fits_scale_is_with_scale_succeeding(lo: u32, mid: u32, hi: u32, negative: bool, scale in 0u32..=28, places in 0u32..=28) {
+            let value = Decimal::from_parts(lo, mid, hi % 4, negative, scale);
+            prop_assert_eq!(fits_scale(value, places), with_scale(value, places).is_ok());
+            let value = Decimal::from_parts(lo, mid, hi, negative, scale);
+            prop_assert_eq!(fits_scale(value, places), with_scale(value, places).is_ok());
         }
     }
 

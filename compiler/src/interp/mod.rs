@@ -1020,7 +1020,9 @@ pub fn check_value(check: Check, value: &Value) -> Result<()> {
         }
         (Check::Decimal { precision, scale }, Value::Decimal(_) | Value::Int(_)) => {
             let decimal = dec(value)?;
-            number::with_scale(decimal, scale)?;
+            if !number::fits_scale(decimal, scale) {
+                number::with_scale(decimal, scale)?;
+            }
             if let Some(precision) = precision {
                 number::check_precision(decimal, precision, scale)?;
             }

@@ -301,7 +301,7 @@ impl Seed<'_, '_, '_> {
     fn decimal(&self, value: Decimal, text: &str) -> Value {
         if let Shape::Decimal { precision, scale } = self.shape {
             if let Some(scale) = scale
-                && let Err(_) = number::with_scale(value, *scale)
+                && !number::fits_scale(value, *scale)
             {
                 self.ctx.error(
                     self.path,
