@@ -644,8 +644,9 @@ impl<'s, 'f> Lower<'s, 'f> {
         }
         let source = self.expr(&lp.source)?;
         if source.owned {
-            // Computed here: the positions would outlive nothing, but the
-            // slot may be written again; keep the ordinary copies.
+            // A list this statement made itself (in a slot of its own):
+            // views stand only for lists that are there already, so this
+            // `where` copies its elements as usual.
             let var = self.local(id)?;
             let kept = self.lower_loop_over(lp, source, false)?;
             self.b.def_var(var, kept.ptr);

@@ -66,7 +66,13 @@
 //! name and no symbol has to be exported. They call the interpreter's own
 //! functions (`interp::apply`, `check_value`, `compare`, `Tables::find`),
 //! which call the shared decimal, text and date helpers, so the two engines
-//! agree at every limit. Constants (literals, match patterns) are boxed
+//! agree at every limit. The hot ones skip `apply`'s dispatch but not its
+//! code: an operation of two values (arithmetic, comparison) calls its own
+//! helper, which calls the very function in `interp::ops` that `apply`
+//! uses ([`rt::binary_helper`]); a builtin is called by the number
+//! ([`crate::interp::BuiltinId`]) its name was matched to while compiling,
+//! through `interp::builtin_by`; an inline table entry whose body is a
+//! constant is copied by the lookup instead of calling the body. Constants (literals, match patterns) are boxed
 //! values owned by the [`Compiled`] module; code embeds their addresses.
 //!
 //! **Code memory.** One `cranelift_jit::JITModule` per compiled module,

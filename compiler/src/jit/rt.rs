@@ -345,6 +345,42 @@ pub unsafe extern "C" fn mw_index(rt: *const Rt<'_>, base: *const Value, index: 
     }
 }
 
+/// `f` of the `argc` values at `argv`, written to `out`, or the run fails
+/// with its error: the body of [`mw_apply`] and [`mw_builtin`].
+///
+/// # Safety
+/// `argv` holds `argc` live value pointers and `out` is a slot of the
+/// running body (the helpers' contract).
+#[inline(always)]
+unsafe fn applied(
+    rt: &Rt<'_>,
+    argv: *const *const Value,
+    argc: usize,
+    out: *mut Value,
+    f: impl FnOnce(&[&Value]) -> Result<Value, EvalError>,
+) -> usize {
+    // SAFETY: the caller's contract.
+    let args: &[*const Value] = unsafe { std::slice::from_raw_parts(argv, argc) };
+    let result = match args {
+        // The common arities without a heap-allocated argument list.
+        [a] => f(&[unsafe { &**a }]),
+        [a, b] => f(&[unsafe { &**a }, unsafe { &**b }]),
+        [a, b, c] => f(&[unsafe { &**a }, unsafe { &**b }, unsafe { &**c }]),
+        many => {
+            let refs: Vec<&Value> = many.iter().map(|p| unsafe { &**p }).collect();
+            f(&refs)
+        }
+    };
+    match result {
+        Ok(value) => {
+            // SAFETY: the caller's contract.
+            unsafe { set(out, value) };
+            OK
+        }
+        Err(error) => rt.fail(error),
+    }
+}
+
 /// A typed operation (`ops[op]`) on `argc` arguments, through the
 /// interpreter's own [`apply`].
 ///
@@ -363,26 +399,8 @@ pub unsafe extern "C" fn mw_apply(
         let Some(op) = rt.compiled.ops.get(op).copied() else {
             return rt.internal(format!("no operation #{op}"));
         };
-        // SAFETY: `argv` holds `argc` live value pointers.
-        let args: &[*const Value] = unsafe { std::slice::from_raw_parts(argv, argc) };
-        let result = match args {
-            // The common arities without a heap-allocated argument list.
-            [a] => apply(op, &[unsafe { &**a }]),
-            [a, b] => apply(op, &[unsafe { &**a }, unsafe { &**b }]),
-            [a, b, c] => apply(op, &[unsafe { &**a }, unsafe { &**b }, unsafe { &**c }]),
-            many => {
-                let refs: Vec<&Value> = many.iter().map(|p| unsafe { &**p }).collect();
-                apply(op, &refs)
-            }
-        };
-        match result {
-            Ok(value) => {
-                // SAFETY: `out` is a slot of the running body.
-                unsafe { set(out, value) };
-                OK
-            }
-            Err(error) => rt.fail(error),
-        }
+        // SAFETY: see the helpers' contract above.
+        unsafe { applied(rt, argv, argc, out, |args| apply(op, args)) }
     })
 }
 
@@ -406,26 +424,8 @@ pub unsafe extern "C" fn mw_builtin(
         let Some(&id) = BuiltinId::ALL.get(id) else {
             return rt.internal(format!("no builtin #{id}"));
         };
-        // SAFETY: `argv` holds `argc` live value pointers.
-        let args: &[*const Value] = unsafe { std::slice::from_raw_parts(argv, argc) };
-        let result = match args {
-            // The common arities without a heap-allocated argument list.
-            [a] => builtin_by(id, &[unsafe { &**a }]),
-            [a, b] => builtin_by(id, &[unsafe { &**a }, unsafe { &**b }]),
-            [a, b, c] => builtin_by(id, &[unsafe { &**a }, unsafe { &**b }, unsafe { &**c }]),
-            many => {
-                let refs: Vec<&Value> = many.iter().map(|p| unsafe { &**p }).collect();
-                builtin_by(id, &refs)
-            }
-        };
-        match result {
-            Ok(value) => {
-                // SAFETY: `out` is a slot of the running body.
-                unsafe { set(out, value) };
-                OK
-            }
-            Err(error) => rt.fail(error),
-        }
+        // SAFETY: see the helpers' contract above.
+        unsafe { applied(rt, argv, argc, out, |args| builtin_by(id, args)) }
     })
 }
 
