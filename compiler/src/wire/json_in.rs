@@ -338,14 +338,30 @@ impl Seed<'_, '_, '_> {
     /// else (another shape, a check that fails, no buffer) goes through
     /// [`Seed::text_in`], which takes the buffer when it can.
     fn text_into(&self, text: &str, slot: &mut Value) {
-        if let Value::Text(buffer) = slot
-            && self.read.is_some()
-            && fits(buffer.capacity(), text.len())
-            && self.plain_text(text)
-        {
-            buffer.clear();
-            buffer.push_str(text);
-            return;
+        if self.read.is_some() {
+            match slot {
+                Value::Text(buffer) if fits(buffer.capacity(), text.len()) && self.plain_text(text) => {
+                    buffer.clear();
+                    buffer.push_str(text);
+                    return;
+                }
+                // A text where the previous record had none: a kept buffer.
+                Value::Absent if self.plain_text(text) => {
+                    *slot = Value::Text(recycle::text(text));
+                    return;
+                }
+                // An enum's variant over the previous record's, its name
+                // written into the old name's buffer.
+                Value::Enum(variant, name) if fits(name.capacity(), text.len()) => {
+                    if let Some(found) = self.variant(text) {
+                        *variant = found;
+                        name.clear();
+                        name.push_str(text);
+                        return;
+                    }
+                }
+                _ => {}
+            }
         }
         let mut reuse = match std::mem::take(slot) {
             Value::Text(buffer) => Some(buffer),
@@ -357,6 +373,19 @@ impl Seed<'_, '_, '_> {
         *slot = self.text_in(text, &mut reuse);
         if let Some(unused) = reuse {
             recycle::recycle_text(unused);
+        }
+    }
+
+    /// The variant `text` names, when this is an enum's shape and it
+    /// names one.
+    fn variant(&self, text: &str) -> Option<u32> {
+        let mut shape = self.shape;
+        while let Shape::Optional(inner) = shape {
+            shape = inner;
+        }
+        match shape {
+            Shape::Enum(index) => self.ctx.shapes.enums.get(*index)?.by_name.get(text).copied(),
+            _ => None,
         }
     }
 
