@@ -1281,6 +1281,11 @@ macro_rules! builtin_ids {
                 }
             }
 
+            /// Its number: its place in [`BuiltinId::ALL`].
+            pub fn number(self) -> usize {
+                self as usize
+            }
+
             /// Its name in the language.
             pub fn name(self) -> &'static str {
                 match self {

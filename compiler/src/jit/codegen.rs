@@ -431,9 +431,7 @@ impl<'s, 'f> Lower<'s, 'f> {
                 // A builtin by its number; any other operation by its
                 // number in the module's table.
                 let builtin = match op {
-                    Op::Builtin(name) => {
-                        BuiltinId::of(name).and_then(|id| BuiltinId::ALL.iter().position(|known| *known == id))
-                    }
+                    Op::Builtin(name) => BuiltinId::of(name).map(BuiltinId::number),
                     _ => None,
                 };
                 let (helper, number) = match builtin {
