@@ -358,7 +358,7 @@ impl Program {
     /// shared by every instance and thread).
     pub fn compiled(&self) -> Result<Arc<Compiled>, JitError> {
         self.compiled
-            .get_or_init(|| jit::compile(&self.mir).map(Arc::new))
+            .get_or_init(|| jit::compile_with(&self.mir, self.output.format.format == WireFormat::Json).map(Arc::new))
             .clone()
     }
 
@@ -440,9 +440,7 @@ impl Program {
         let result = match decoded {
             Ok(()) => {
                 args.push(event);
-                evaluator
-                    .run_lending(&self.mapping, &mut args)
-                    .map_err(|failure| vec![MappingError::from(failure)])
+                self.mapped(evaluator, &mut args, out)
             }
             Err(errors) => {
                 args.push(event);
@@ -453,7 +451,58 @@ impl Program {
             keep_event(event);
         }
         recycle::recycle_list(args);
-        let result = result?;
+        match result? {
+            Some(value) => self.encode_output(value, framing, out),
+            None => Ok(()),
+        }
+    }
+
+    /// Maps one decoded `event` and writes the payload to `out`, as
+    /// [`Program::run_event`] does after decoding (the transform alone,
+    /// for benchmarks and callers that hold decoded events).
+    pub fn transform(
+        &self,
+        evaluator: &Evaluator<'_>,
+        event: Value,
+        framing: Framing,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Vec<MappingError>> {
+        let mut args = recycle::list(1);
+        args.push(event);
+        let result = self.mapped(evaluator, &mut args, out);
+        recycle::recycle_list(args);
+        match result? {
+            Some(value) => self.encode_output(value, framing, out),
+            None => Ok(()),
+        }
+    }
+
+    /// Maps the event in `args` (lent: handed back where the engine can):
+    /// `None` when the JIT wrote the JSON payload to `out` directly
+    /// ([`crate::jit::Instance::run_writing`]), else the output value to
+    /// encode. A record the direct writing does not write (it failed, or
+    /// the mapping has no such body) is mapped the usual way, which
+    /// reports any failure.
+    fn mapped(
+        &self,
+        evaluator: &Evaluator<'_>,
+        args: &mut Vec<Value>,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<Value>, Vec<MappingError>> {
+        if let (WireFormat::Json, Evaluator::Jit(instance)) = (self.output.format.format, evaluator)
+            && instance.run_writing(&self.mapping, args, &self.output, out)
+        {
+            return Ok(None);
+        }
+        evaluator
+            .run_lending(&self.mapping, args)
+            .map(Some)
+            .map_err(|failure| vec![MappingError::from(failure)])
+    }
+
+    /// Encodes the output value `result` in the target's wire format,
+    /// then gives its buffers back.
+    fn encode_output(&self, result: Value, framing: Framing, out: &mut Vec<u8>) -> Result<(), Vec<MappingError>> {
         let written = match (self.output.format.format, framing) {
             (WireFormat::Json, _) => json_out::encode(&self.output, &result, out),
             (WireFormat::Xml, Framing::Stream { .. }) => xml_out::encode(&self.output, &result, Layout::Line, out),

@@ -838,8 +838,17 @@ fn fields(rng: &mut Rng, stem: &str, least: usize, spread: usize, optional_perce
 }
 
 fn record_text(name: &str, fields: &[Field], rng: &mut Rng, extra: &str) -> String {
+    let extra_at = fields.len();
+    record_text_at(name, fields, rng, extra, extra_at)
+}
+
+/// As `record_text`, with `extra` before field `extra_at`.
+fn record_text_at(name: &str, fields: &[Field], rng: &mut Rng, extra: &str, extra_at: usize) -> String {
     let mut out = format!("record {name} {{\n");
-    for field in fields {
+    for (at, field) in fields.iter().enumerate() {
+        if at == extra_at {
+            out.push_str(extra);
+        }
         out.push_str(&format!(
             "  {}: {}{}\n",
             field.name,
@@ -847,7 +856,9 @@ fn record_text(name: &str, fields: &[Field], rng: &mut Rng, extra: &str) -> Stri
             if field.optional { "?" } else { "" }
         ));
     }
-    out.push_str(extra);
+    if extra_at >= fields.len() {
+        out.push_str(extra);
+    }
     out.push_str("}\n");
     out
 }
@@ -894,7 +905,16 @@ fn generate(seed: u64) -> (HashMap<String, String>, String) {
     let item_fields: Vec<Field> = no_enum(fields(&mut rng, "i", 1, 4, 100));
     let mut output = String::from("schema gen.output\nformat json\n\n");
     output.push_str(&record_text("Item", &item_fields, &mut rng, ""));
-    output.push_str(&record_text("Out", &out_fields, &mut rng, "  items: [Item]\n"));
+    // The list of records anywhere among the fields (compiled code that
+    // writes its output directly writes it where the schema has it).
+    let items_at = rng.below(out_fields.len() + 1);
+    output.push_str(&record_text_at(
+        "Out",
+        &out_fields,
+        &mut rng,
+        "  items: [Item]\n",
+        items_at,
+    ));
 
     let mut g0 = Gen {
         rng,
@@ -936,16 +956,22 @@ fn generate(seed: u64) -> (HashMap<String, String>, String) {
     }
     let mut body = String::new();
     g0.assignments(&out_fields, "  ", &mut body);
-    map.push_str(&body);
+    // The list set first or last.
+    let items_first = g0.rng.chance(30);
+    if !items_first {
+        map.push_str(&body);
+    }
     let lines = g0.lines(1);
     let (line, index) = (g0.fresh("l"), g0.fresh("i"));
     g0.lines_in_scope.push(line.clone());
     g0.scope.push((index.clone(), Ty::Int));
     let mut items = String::new();
     g0.assignments(&item_fields, "    ", &mut items);
-    map.push_str(&format!(
-        "  items = for {line}, {index} in {lines} {{\n{items}  }}\n}}\n"
-    ));
+    map.push_str(&format!("  items = for {line}, {index} in {lines} {{\n{items}  }}\n"));
+    if items_first {
+        map.push_str(&body);
+    }
+    map.push_str("}\n");
     (
         HashMap::from([("gen.input".to_owned(), input), ("gen.output".to_owned(), output)]),
         map,

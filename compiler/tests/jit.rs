@@ -63,11 +63,18 @@ fn every_example_mapping_compiles() {
     for case in common::example_cases() {
         let compiled = case.program.compiled().unwrap_or_else(|e| panic!("{}: {e}", case.name));
         assert!(compiled.bodies.len() >= compiled.module.functions.len());
+        let writes = case
+            .program
+            .mir
+            .functions
+            .iter()
+            .position(|f| f.name == case.program.mapping);
         eprintln!(
-            "{}: {} bodies compiled in {:?}",
+            "{}: {} bodies compiled in {:?}; writes its output directly: {}",
             case.name,
             compiled.bodies.len(),
-            compiled.compile_time
+            compiled.compile_time,
+            writes.and_then(|i| compiled.writing[i]).is_some()
         );
     }
 }

@@ -21,6 +21,7 @@ use super::{JitError, Shared};
 use crate::interp::BuiltinId;
 use crate::interp::value::Value;
 use crate::mir::{Arm, Body, Expr, Fold, Loop, Op, Stmt};
+use crate::types::RecordId;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, StackSlotData, StackSlotKind, types,
@@ -37,6 +38,127 @@ struct Operand {
     owned: bool,
 }
 
+/// What a loop does with each element.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Folds the body's values (`for`, `where`, `sum`, …).
+    Fold,
+    /// A `where` kept as a view: the positions of the kept elements.
+    Positions,
+    /// A `for` whose body writes each element's record itself.
+    Write,
+}
+
+/// The records and loops of a body that writes its output directly (see
+/// [`writes_directly`]).
+#[derive(Default)]
+struct Writing {
+    /// Record locals written when their block ends: the record type and
+    /// which of its slots hold lists written element by element.
+    records: HashMap<u32, (RecordId, u64)>,
+    /// The `for` loops (by address) whose records are written as the loop
+    /// goes.
+    loops: HashSet<usize>,
+}
+
+impl Writing {
+    /// The plan for `body`, if its result is a record block that can be
+    /// written directly.
+    fn plan(body: &Body) -> Option<Writing> {
+        let mut plan = Writing::default();
+        plan.block(&body.expr).then_some(plan)
+    }
+
+    /// Whether `expr` is a block that makes a record, fills it in and
+    /// gives it (`{ let r = record; r.f := …; …; r }`), the record read
+    /// nowhere and filled in only by the block's own statements (also in
+    /// their `if` and `match` branches): such a record can be written when
+    /// the block ends, its fields pointing to their values until then.
+    /// A field set once, unconditionally, to a `for` whose body is such a
+    /// block is written element by element as the loop goes.
+    fn block(&mut self, expr: &Expr) -> bool {
+        let Expr::Block(stmts, result) = expr else {
+            return false;
+        };
+        let Expr::Local(id) = result.as_ref() else {
+            return false;
+        };
+        let Some((record, slots)) = stmts.iter().find_map(|stmt| match stmt {
+            Stmt::Let(local, Expr::NewRecord(record, slots)) if local == id => Some((*record, *slots)),
+            _ => None,
+        }) else {
+            return false;
+        };
+        if slots > 64 {
+            return false;
+        }
+        // Read nowhere, and filled in only by these statements.
+        let mut reads = 0;
+        let mut nested_sets = 0;
+        for stmt in stmts {
+            stmt_exprs(stmt, &mut |e| match e {
+                Expr::Local(local) if local == id => reads += 1,
+                Expr::Block(inner, _) => {
+                    for stmt in inner {
+                        nested_stmts(stmt, &mut |s| {
+                            if matches!(s, Stmt::SetSlot { record, .. } if record == id) {
+                                nested_sets += 1;
+                            }
+                        });
+                    }
+                }
+                _ => {}
+            });
+        }
+        if reads > 0 || nested_sets > 0 {
+            return false;
+        }
+        let mut sets = vec![0usize; slots as usize];
+        let mut in_range = true;
+        for stmt in stmts {
+            nested_stmts(stmt, &mut |s| {
+                if let Stmt::SetSlot { record, field, .. } = s
+                    && record == id
+                {
+                    match sets.get_mut(field.slot as usize) {
+                        Some(count) => *count += 1,
+                        None => in_range = false,
+                    }
+                }
+            });
+        }
+        if !in_range {
+            return false;
+        }
+        let mut raw = 0u64;
+        for stmt in stmts {
+            if let Stmt::SetSlot {
+                record,
+                field,
+                value: Expr::Loop(lp),
+                check: None,
+            } = stmt
+                && record == id
+                && lp.fold == Fold::Collect
+                && sets.get(field.slot as usize) == Some(&1)
+                && self.block(&lp.body)
+            {
+                self.loops.insert(&**lp as *const Loop as usize);
+                raw |= 1 << field.slot;
+            }
+        }
+        self.records.insert(id.0, (record, raw));
+        true
+    }
+}
+
+/// Whether `body` can be compiled to write its output directly: its result
+/// is a record block (see `Writing::block`), so its records can be written
+/// to JSON as they are filled in, without building the output value.
+pub fn writes_directly(body: &Body) -> bool {
+    Writing::plan(body).is_some()
+}
+
 /// What a body's lowering produced besides its code.
 pub struct BodyShape {
     /// Slots its frame needs.
@@ -46,7 +168,9 @@ pub struct BodyShape {
 }
 
 /// Lowers `body` into `builder`'s function (`(rt, slots, folds, out) ->
-/// status`).
+/// status`). With `writes`, the body writes its output record to the run's
+/// sink instead of building it (see [`writes_directly`]; `out` is left
+/// absent).
 pub fn lower_body(
     builder: FunctionBuilder<'_>,
     shared: &mut Shared,
@@ -54,7 +178,15 @@ pub fn lower_body(
     call_conv: CallConv,
     frontend: TargetFrontendConfig,
     body: &Body,
+    writes: bool,
 ) -> Result<BodyShape, JitError> {
+    let plan = if writes {
+        Some(Writing::plan(body).ok_or_else(|| {
+            JitError::Unsupported("writing the output of a body whose records cannot be written directly".to_owned())
+        })?)
+    } else {
+        None
+    };
     let mut builder = builder;
     let entry = builder.create_block();
     builder.append_block_params_for_function_params(entry);
@@ -64,6 +196,7 @@ pub fn lower_body(
         return Err(JitError::Unsupported("a body's signature".to_owned()));
     };
     let mut lower = Lower::new(builder, shared, layout, call_conv, body, [rt, slots, folds]);
+    lower.writing = plan.unwrap_or_default();
     for (index, var) in lower.locals.clone().into_iter().enumerate() {
         let address = lower.slot_address(index as u32);
         lower.b.def_var(var, address);
@@ -71,8 +204,10 @@ pub fn lower_body(
     let fail = lower.b.create_block();
     lower.fail = Some(fail);
     let result = lower.expr(&body.expr)?;
-    let owned = lower.flag(result.owned);
-    lower.helper(rt::mw_assign as *const () as usize, &[out, result.ptr, owned]);
+    if !writes {
+        let owned = lower.flag(result.owned);
+        lower.helper(rt::mw_assign as *const () as usize, &[out, result.ptr, owned]);
+    }
     let ok = lower.b.ins().iconst(types::I64, rt::OK as i64);
     lower.b.ins().return_(&[ok]);
     lower.b.switch_to_block(fail);
@@ -109,6 +244,14 @@ struct Lower<'s, 'f> {
     /// kept, and its variable here the address of the source list.
     views: HashMap<u32, Variable>,
     signatures: HashMap<usize, SigRef>,
+    /// In a body that writes its output: the records and loops written
+    /// directly.
+    writing: Writing,
+    /// The records being filled in for writing: each field's variable
+    /// holds the address of its value (an absent one until it is set).
+    filling: HashMap<u32, Vec<Variable>>,
+    /// The address of an absent value, once made.
+    absent: Option<cranelift_codegen::ir::Value>,
 }
 
 impl<'s, 'f> Lower<'s, 'f> {
@@ -140,6 +283,9 @@ impl<'s, 'f> Lower<'s, 'f> {
             view_candidates,
             views: HashMap::new(),
             signatures: HashMap::new(),
+            writing: Writing::default(),
+            filling: HashMap::new(),
+            absent: None,
         }
     }
 
@@ -461,6 +607,13 @@ impl<'s, 'f> Lower<'s, 'f> {
                 self.check(status)?;
                 Operand { ptr: out, owned: true }
             }
+            Expr::Block(stmts, result)
+                if let Expr::Local(id) = result.as_ref()
+                    && self.writing.records.contains_key(&id.0) =>
+            {
+                self.stmts(stmts)?;
+                self.write_record(id.0)?
+            }
             Expr::Block(stmts, result) => {
                 self.stmts(stmts)?;
                 let value = self.expr(result)?;
@@ -620,7 +773,7 @@ impl<'s, 'f> Lower<'s, 'f> {
 
     fn lower_loop(&mut self, lp: &Loop) -> Result<Operand, JitError> {
         let source = self.expr(&lp.source)?;
-        self.lower_loop_over(lp, source, false)
+        self.lower_loop_over(lp, source, Pass::Fold)
     }
 
     /// Lowers `let id = <where loop>` as a view when it can be one: the
@@ -646,11 +799,11 @@ impl<'s, 'f> Lower<'s, 'f> {
             // views stand only for lists that are there already, so this
             // `where` copies its elements as usual.
             let var = self.local(id)?;
-            let kept = self.lower_loop_over(lp, source, false)?;
+            let kept = self.lower_loop_over(lp, source, Pass::Fold)?;
             self.b.def_var(var, kept.ptr);
             return Ok(true);
         }
-        let positions = self.lower_loop_over(lp, source, true)?;
+        let positions = self.lower_loop_over(lp, source, Pass::Positions)?;
         let var = self.local(id)?;
         self.b.def_var(var, positions.ptr);
         let list = self.b.declare_var(types::I64);
@@ -659,10 +812,8 @@ impl<'s, 'f> Lower<'s, 'f> {
         Ok(true)
     }
 
-    /// Lowers the loop `lp` over the list at `source`. With `positions`,
-    /// a `where` keeps each element's position instead of the element (a
-    /// view, see `lower_view`).
-    fn lower_loop_over(&mut self, lp: &Loop, source: Operand, positions: bool) -> Result<Operand, JitError> {
+    /// Lowers the loop `lp` over the list at `source`, as `pass` says.
+    fn lower_loop_over(&mut self, lp: &Loop, source: Operand, pass: Pass) -> Result<Operand, JitError> {
         let mut source = source;
         let view = match &lp.source {
             Expr::Local(id) => self.views.get(&id.0).copied(),
@@ -700,10 +851,15 @@ impl<'s, 'f> Lower<'s, 'f> {
         };
         let index_word = self.word(index);
         let kind_word = self.word(kind);
-        self.helper(
-            rt::mw_fold_begin as *const () as usize,
-            &[self.folds, index_word, kind_word],
-        );
+        if pass == Pass::Write {
+            let status = self.helper(rt::mw_sink_open as *const () as usize, &[self.rt]);
+            self.check(status)?;
+        } else {
+            self.helper(
+                rt::mw_fold_begin as *const () as usize,
+                &[self.folds, index_word, kind_word],
+            );
+        }
         let out = self.new_slot();
         let position_slot = lp.index.map(|_| self.new_slot());
         let item_var = self.local(lp.item.0)?;
@@ -759,17 +915,20 @@ impl<'s, 'f> Lower<'s, 'f> {
             },
             _ => self.expr(&lp.body)?,
         };
-        let status = if positions {
-            self.helper(
+        let status = match pass {
+            Pass::Positions => self.helper(
                 rt::mw_fold_keep_position as *const () as usize,
                 &[self.rt, self.folds, index_word, position],
-            )
-        } else {
-            let owned = self.flag(body.owned);
-            self.helper(
-                rt::mw_fold_step as *const () as usize,
-                &[self.rt, self.folds, index_word, body.ptr, owned, item],
-            )
+            ),
+            Pass::Fold => {
+                let owned = self.flag(body.owned);
+                self.helper(
+                    rt::mw_fold_step as *const () as usize,
+                    &[self.rt, self.folds, index_word, body.ptr, owned, item],
+                )
+            }
+            // The body wrote the element itself.
+            Pass::Write => self.word(rt::OK),
         };
         let stepped = self.b.create_block();
         self.b.ins().brif(status, stepped, &[], next, &[position.into()]);
@@ -783,12 +942,50 @@ impl<'s, 'f> Lower<'s, 'f> {
         self.b.ins().jump(header, &[following.into()]);
 
         self.b.switch_to_block(exit);
-        let status = self.helper(
-            rt::mw_fold_end as *const () as usize,
-            &[self.rt, self.folds, index_word, out],
-        );
+        let status = if pass == Pass::Write {
+            self.helper(rt::mw_sink_close as *const () as usize, &[self.rt, out])
+        } else {
+            self.helper(
+                rt::mw_fold_end as *const () as usize,
+                &[self.rt, self.folds, index_word, out],
+            )
+        };
         self.check(status)?;
         Ok(Operand { ptr: out, owned: true })
+    }
+
+    /// The address of an absent value.
+    fn absent(&mut self) -> cranelift_codegen::ir::Value {
+        match self.absent {
+            Some(address) => address,
+            None => {
+                let address = self.constant(&Value::Absent);
+                self.absent = Some(address);
+                address
+            }
+        }
+    }
+
+    /// Writes the record `id` has been filled in as ([`rt::mw_write_record`]);
+    /// the block that built it gives nothing.
+    fn write_record(&mut self, id: u32) -> Result<Operand, JitError> {
+        let (Some(fields), Some(&(record, raw))) = (self.filling.remove(&id), self.writing.records.get(&id)) else {
+            return Err(JitError::Unsupported(format!("record %{id} written before it is made")));
+        };
+        let pointers: Vec<_> = fields.iter().map(|var| self.b.use_var(*var)).collect();
+        let argv = self.array(&pointers);
+        let record = self.word(record.0 as usize);
+        let count = self.word(pointers.len());
+        let raw = self.word(raw as usize);
+        let status = self.helper(
+            rt::mw_write_record as *const () as usize,
+            &[self.rt, record, argv, count, raw],
+        );
+        self.check(status)?;
+        Ok(Operand {
+            ptr: self.absent(),
+            owned: false,
+        })
     }
 
     // ------------------------------------------------------------ statements
@@ -803,6 +1000,50 @@ impl<'s, 'f> Lower<'s, 'f> {
     fn stmt(&mut self, stmt: &Stmt) -> Result<(), JitError> {
         match stmt {
             Stmt::Let(id, Expr::Loop(lp)) if self.view_candidates.contains(&id.0) && self.lower_view(id.0, lp)? => {}
+            Stmt::Let(id, Expr::NewRecord(_, slots)) if self.writing.records.contains_key(&id.0) => {
+                // Filled in field by field, written when its block ends.
+                let absent = self.absent();
+                let fields: Vec<Variable> = (0..*slots).map(|_| self.b.declare_var(types::I64)).collect();
+                for var in &fields {
+                    self.b.def_var(*var, absent);
+                }
+                self.filling.insert(id.0, fields);
+            }
+            Stmt::SetSlot {
+                record,
+                field,
+                value,
+                check,
+            } if self.filling.contains_key(&record.0) => {
+                let mut set = match value {
+                    Expr::Loop(lp) if self.writing.loops.contains(&(&**lp as *const Loop as usize)) => {
+                        let source = self.expr(&lp.source)?;
+                        self.lower_loop_over(lp, source, Pass::Write)?
+                    }
+                    _ => self.expr(value)?,
+                };
+                // The field points to its value until the record is
+                // written; a place a record of this body is written into
+                // could change before then.
+                if !set.owned && mentions(value, &self.mutated) {
+                    set = self.materialize(set);
+                }
+                if let Some(check) = check {
+                    let number = self.shared.check(*check);
+                    let number = self.word(number);
+                    let status = self.helper(rt::mw_check as *const () as usize, &[self.rt, set.ptr, number]);
+                    self.check(status)?;
+                }
+                let var = self
+                    .filling
+                    .get(&record.0)
+                    .and_then(|fields| fields.get(field.slot as usize))
+                    .copied()
+                    .ok_or_else(|| {
+                        JitError::Unsupported(format!("slot {} of a record written directly", field.slot))
+                    })?;
+                self.b.def_var(var, set.ptr);
+            }
             Stmt::Let(id, value) => {
                 let var = self.local(id.0)?;
                 let mut bound = self.expr(value)?;
@@ -926,31 +1167,32 @@ fn mentions(expr: &Expr, locals: &HashSet<u32>) -> bool {
 
 /// Calls `f` once on every statement inside `expr`.
 fn visit(expr: &Expr, f: &mut dyn FnMut(&Stmt)) {
-    /// `stmt` and the statements of its branches (their expressions are
-    /// reached by the walk over expressions).
-    fn nested(stmt: &Stmt, f: &mut dyn FnMut(&Stmt)) {
-        f(stmt);
-        match stmt {
-            Stmt::If { then, otherwise, .. } => {
-                for inner in then.iter().chain(otherwise) {
-                    nested(inner, f);
-                }
-            }
-            Stmt::Match { arms, .. } => {
-                for inner in arms.iter().flat_map(|arm| &arm.body) {
-                    nested(inner, f);
-                }
-            }
-            Stmt::Let(..) | Stmt::SetSlot { .. } => {}
-        }
-    }
     visit_exprs(expr, &mut |e| {
         if let Expr::Block(list, _) = e {
             for stmt in list {
-                nested(stmt, f);
+                nested_stmts(stmt, f);
             }
         }
     });
+}
+
+/// Calls `f` on `stmt` and the statements of its branches (not on those
+/// of blocks inside its expressions).
+fn nested_stmts(stmt: &Stmt, f: &mut dyn FnMut(&Stmt)) {
+    f(stmt);
+    match stmt {
+        Stmt::If { then, otherwise, .. } => {
+            for inner in then.iter().chain(otherwise) {
+                nested_stmts(inner, f);
+            }
+        }
+        Stmt::Match { arms, .. } => {
+            for inner in arms.iter().flat_map(|arm| &arm.body) {
+                nested_stmts(inner, f);
+            }
+        }
+        Stmt::Let(..) | Stmt::SetSlot { .. } => {}
+    }
 }
 
 /// The value of an operation on constants, computed once while compiling

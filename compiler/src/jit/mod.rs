@@ -113,6 +113,7 @@ use crate::interp::recycle;
 use crate::interp::value::Value;
 use crate::interp::{EvalError, Failure, Interpreter, Tables};
 use crate::mir::{self, Check, Op};
+use crate::wire::shape::Shapes;
 use cranelift_codegen::ir::{AbiParam, Signature, types};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
@@ -236,6 +237,9 @@ pub struct Compiled {
     pub param_defaults: Vec<Option<usize>>,
     /// Each table's bodies.
     pub tables: Vec<TableBodies>,
+    /// Each function's body compiled to write its output directly
+    /// ([`Instance::run_writing`]), for those whose output records can be.
+    pub writing: Vec<Option<usize>>,
     /// Operations, by number.
     pub ops: Vec<Op>,
     /// Field checks, by number.
@@ -262,8 +266,17 @@ fn cranelift(error: impl std::fmt::Display) -> JitError {
     JitError::Cranelift(error.to_string())
 }
 
-/// Compiles every body of `module`.
+/// Compiles every body of `module`, and for each function whose output
+/// can be written directly a second body that does so (see
+/// [`Instance::run_writing`]).
 pub fn compile(module: &mir::Module) -> Result<Compiled, JitError> {
+    compile_with(module, true)
+}
+
+/// Compiles every body of `module`; with `writing`, also the bodies that
+/// write their output directly (only a JSON output is written so: a
+/// program with another wire format leaves them out).
+pub fn compile_with(module: &mir::Module, writing: bool) -> Result<Compiled, JitError> {
     let started = Instant::now();
     let layout = layout::Layout::measure().map_err(JitError::Layout)?;
     let mut flags = settings::builder();
@@ -302,6 +315,18 @@ pub fn compile(module: &mir::Module) -> Result<Compiled, JitError> {
         }
         tables.push(these);
     }
+    // Then the bodies that write their output directly: mappings (and
+    // `fn`s) whose records are only filled in and handed out.
+    let writes_json = writing;
+    let mut writing = Vec::with_capacity(module.functions.len());
+    let mut writes = vec![false; bodies.len()];
+    for function in &module.functions {
+        writing.push((writes_json && codegen::writes_directly(&function.body)).then(|| {
+            bodies.push(&function.body);
+            writes.push(true);
+            bodies.len() - 1
+        }));
+    }
 
     let mut shared = Shared {
         consts: Vec::new(),
@@ -324,7 +349,7 @@ pub fn compile(module: &mir::Module) -> Result<Compiled, JitError> {
             .map_err(cranelift)?;
         context.func.signature = signature.clone();
         let builder = cranelift_frontend::FunctionBuilder::new(&mut context.func, &mut builder_context);
-        let lowered = codegen::lower_body(builder, &mut shared, layout, call_conv, frontend, body)
+        let lowered = codegen::lower_body(builder, &mut shared, layout, call_conv, frontend, body, writes[index])
             .and_then(|shape| jit.define_function(id, &mut context).map(|_| shape).map_err(cranelift));
         // The context is reused: clear it whether or not this body made it.
         jit.clear_context(&mut context);
@@ -350,6 +375,7 @@ pub fn compile(module: &mir::Module) -> Result<Compiled, JitError> {
         bodies: compiled_bodies,
         param_defaults,
         tables,
+        writing,
         ops: shared.ops,
         checks: shared.checks,
         compile_time: started.elapsed(),
@@ -412,15 +438,20 @@ impl Instance {
         &self.compiled
     }
 
-    fn run_body(&self, body: usize, args: &mut [Value]) -> Result<Value, EvalError> {
-        let rt = rt::Rt {
+    fn rt<'a>(&'a self, sink: Option<rt::Sink<'a>>) -> rt::Rt<'a> {
+        rt::Rt {
             params: self.params.as_ptr(),
             params_len: self.params.len(),
             compiled: &self.compiled,
             tables: &self.tables,
             error: RefCell::new(None),
             depth: Cell::new(0),
-        };
+            sink: RefCell::new(sink),
+        }
+    }
+
+    fn run_body(&self, body: usize, args: &mut [Value]) -> Result<Value, EvalError> {
+        let rt = self.rt(None);
         let mut out = Value::Absent;
         match rt::call_body(&rt, body, args, &mut out) {
             rt::OK => Ok(out),
@@ -458,6 +489,41 @@ impl Instance {
             Ok(value) => Ok(value),
             Err(error) => Err(self.locate(name, std::mem::take(args), error)),
         }
+    }
+
+    /// Runs mapping `name` on `args` (the input record, lent as by
+    /// [`Instance::run_lending`]) with the body compiled to write its
+    /// output directly, appending the payload's JSON to `out`: the same
+    /// bytes [`crate::wire::json_out::encode`] writes for the value [`Instance::run`]
+    /// gives, without building that value. Whether it was written: not
+    /// when the mapping has no such body, nor when the run fails or the
+    /// encoder refuses a record; `out` is then as it was, and the caller
+    /// runs the record the usual way ([`Instance::run_lending`] and the
+    /// encoder), which reports the failure with its paths. A record that
+    /// fails so is mapped twice; the output never depends on which way
+    /// it was written.
+    pub fn run_writing(&self, name: &str, args: &mut [Value], shapes: &Shapes, out: &mut Vec<u8>) -> bool {
+        let Some(body) = self
+            .compiled
+            .module
+            .functions
+            .iter()
+            .position(|f| f.name == name)
+            .and_then(|index| self.compiled.writing.get(index).copied().flatten())
+        else {
+            return false;
+        };
+        let start = out.len();
+        let rt = self.rt(Some(rt::Sink::new(shapes, out)));
+        let mut result = Value::Absent;
+        let status = rt::call_body(&rt, body, args, &mut result);
+        if let Some(sink) = rt.sink.into_inner() {
+            sink.finish();
+        }
+        if status != rt::OK {
+            out.truncate(start);
+        }
+        status == rt::OK
     }
 
     /// The paths of a failure, from a replay through the interpreter (see

@@ -22,6 +22,9 @@ use crate::interp::{
     Binary, BuiltinId, EvalError, KeyText, Tables, apply, builtin_by, check_value, compare, ops, sort_by_key,
 };
 use crate::mir::Op;
+use crate::types::RecordId;
+use crate::wire::json_out::{self, Field};
+use crate::wire::shape::Shapes;
 use rust_decimal::Decimal;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -59,6 +62,67 @@ pub struct Rt<'a> {
     pub error: RefCell<Option<EvalError>>,
     /// How deep `fn` calls are nested.
     pub depth: Cell<u32>,
+    /// Where a body compiled to write its output directly writes it
+    /// (none for a run that builds the output value).
+    pub sink: RefCell<Option<Sink<'a>>>,
+}
+
+/// The output of a run that writes JSON directly: the record shapes, the
+/// caller's buffer (where the root record goes), and one buffer per list
+/// being written (its elements go there, to be written into their record
+/// when it ends).
+pub struct Sink<'a> {
+    shapes: &'a Shapes,
+    out: &'a mut Vec<u8>,
+    /// Lists being written, innermost last: the buffer and whether an
+    /// element is in it already.
+    open: Vec<(usize, bool)>,
+    /// Element buffers; the first `used` belong to this run.
+    buffers: Vec<Vec<u8>>,
+    used: usize,
+}
+
+/// A sink's buffers, kept per thread between runs (emptied, with their
+/// room): the list stack and the element buffers.
+type SinkBuffers = (Vec<(usize, bool)>, Vec<Vec<u8>>);
+
+thread_local! {
+    static SINK_BUFFERS: RefCell<SinkBuffers> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+impl<'a> Sink<'a> {
+    /// A sink writing the root record to `out`, with this thread's kept
+    /// buffers.
+    pub fn new(shapes: &'a Shapes, out: &'a mut Vec<u8>) -> Sink<'a> {
+        let (open, buffers) = SINK_BUFFERS
+            .try_with(|kept| {
+                kept.try_borrow_mut()
+                    .map(|mut kept| std::mem::take(&mut *kept))
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        Sink {
+            shapes,
+            out,
+            open,
+            buffers,
+            used: 0,
+        }
+    }
+
+    /// Gives the buffers back to the thread, emptied.
+    pub fn finish(self) {
+        let (mut open, mut buffers) = (self.open, self.buffers);
+        open.clear();
+        for buffer in &mut buffers[..self.used] {
+            buffer.clear();
+        }
+        let _ = SINK_BUFFERS.try_with(|kept| {
+            if let Ok(mut kept) = kept.try_borrow_mut() {
+                *kept = (open, buffers);
+            }
+        });
+    }
 }
 
 impl Rt<'_> {
@@ -620,6 +684,146 @@ pub unsafe extern "C" fn mw_set_slot(
             _ => rt.internal("set a slot of a non-record"),
         }
     })
+}
+
+/// Checks `value` against check number `check` (a field of a record
+/// written directly, see [`mw_write_record`]).
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_check(rt: *const Rt<'_>, value: *const Value, check: usize) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let rt = unsafe { &*rt };
+    let Some(check) = rt.compiled.checks.get(check).copied() else {
+        return rt.internal(format!("no check #{check}"));
+    };
+    // SAFETY: `value` is live.
+    match check_value(check, unsafe { &*value }) {
+        Ok(()) => OK,
+        Err(error) => rt.fail(error),
+    }
+}
+
+/// Starts writing a list's elements (a `for` whose records are written
+/// directly): they go to a buffer of their own until [`mw_sink_close`].
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_sink_open(rt: *const Rt<'_>) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let rt = unsafe { &*rt };
+    let mut sink = rt.sink.borrow_mut();
+    let Some(sink) = sink.as_mut() else {
+        return rt.internal("a list written directly outside a writing run");
+    };
+    if sink.used == sink.buffers.len() {
+        sink.buffers.push(Vec::new());
+    }
+    sink.open.push((sink.used, false));
+    sink.used += 1;
+    OK
+}
+
+/// Ends the innermost list being written: `out` is set to the number of
+/// its buffer (an `Int`), which the record that has the list as a field
+/// reads when it is written ([`mw_write_record`]).
+///
+/// # Safety
+/// Called only by compiled code, under the contract above.
+pub unsafe extern "C" fn mw_sink_close(rt: *const Rt<'_>, out: *mut Value) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let rt = unsafe { &*rt };
+    let mut sink = rt.sink.borrow_mut();
+    let Some((buffer, _)) = sink.as_mut().and_then(|sink| sink.open.pop()) else {
+        return rt.internal("no list is being written");
+    };
+    // SAFETY: `out` is a slot of the running body.
+    unsafe { set(out, Value::Int(buffer as i64)) };
+    OK
+}
+
+/// Writes a record of type `record` whose field `i` is the value at
+/// `argv[i]` (`count` of them), to the innermost list being written, else
+/// to the run's output. A field whose bit is set in `raw` is a list whose
+/// elements are written already: its value is the number of their buffer
+/// ([`mw_sink_close`]). Anything the encoder refuses fails the run (the
+/// caller then runs the record the usual way, which reports the problem).
+///
+/// # Safety
+/// Called only by compiled code, under the contract above; `argv` holds
+/// `count` value pointers.
+pub unsafe extern "C" fn mw_write_record(
+    rt: *const Rt<'_>,
+    record: usize,
+    argv: *const *const Value,
+    count: usize,
+    raw: usize,
+) -> usize {
+    // SAFETY: see the helpers' contract above.
+    let rt = unsafe { &*rt };
+    // SAFETY: compiled code passes `count` live value pointers.
+    let fields = unsafe { std::slice::from_raw_parts(argv, count) };
+    guarded(rt, || write_record(rt, record, fields, raw))
+}
+
+fn write_record(rt: &Rt<'_>, record: usize, fields: &[*const Value], raw: usize) -> usize {
+    let mut sink = rt.sink.borrow_mut();
+    let Some(sink) = sink.as_mut() else {
+        return rt.internal("a record written directly outside a writing run");
+    };
+    // A written list's field holds its buffer's number (it was set before
+    // the record ends): anything else is a bug, not a field to leave out.
+    for (at, pointer) in fields.iter().enumerate() {
+        // SAFETY: compiled code passes live value pointers.
+        if raw >> at & 1 == 1
+            && !matches!(unsafe { &**pointer }, Value::Int(buffer) if usize::try_from(*buffer).is_ok_and(|b| b < sink.used))
+        {
+            return rt.internal("a written list's field holds no list");
+        }
+    }
+    let Some(&index) = u32::try_from(record)
+        .ok()
+        .and_then(|id| sink.shapes.by_type.get(&RecordId(id)))
+    else {
+        return rt.internal(format!("record type #{record} has no JSON shape"));
+    };
+    // The output record is the shapes' root, as the encoder takes it.
+    if sink.open.is_empty() && index != sink.shapes.root {
+        return rt.internal(format!("record type #{record} is not the output's root record"));
+    }
+    let mut target = match sink.open.last_mut() {
+        Some((buffer, any)) => {
+            let mut target = std::mem::take(&mut sink.buffers[*buffer]);
+            if *any {
+                target.push(b',');
+            }
+            *any = true;
+            target
+        }
+        None => std::mem::take(sink.out),
+    };
+    let buffers = &sink.buffers;
+    let field = |at: usize| {
+        let pointer = *fields.get(at)?;
+        // SAFETY: compiled code passes live value pointers.
+        let value = unsafe { &*pointer };
+        match value {
+            Value::Int(buffer) if raw >> at & 1 == 1 => {
+                let buffer = usize::try_from(*buffer).ok().and_then(|b| buffers.get(b));
+                Some(Field::Elements(buffer.map_or(&[][..], Vec::as_slice)))
+            }
+            _ => Some(Field::Value(value)),
+        }
+    };
+    let written = json_out::encode_fields(sink.shapes, index, field, &mut target);
+    match sink.open.last() {
+        Some(&(buffer, _)) => sink.buffers[buffer] = target,
+        None => *sink.out = target,
+    }
+    match written {
+        Ok(()) => OK,
+        Err(_) => rt.internal("the encoder refused a record written directly"),
+    }
 }
 
 /// Writes `src` (moved when `owned`) to `dst`.

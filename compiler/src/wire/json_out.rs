@@ -22,13 +22,19 @@ use std::io::Write;
 /// the newline) to `out`; on failure `out` is left as it was and every
 /// problem is returned.
 pub fn encode(shapes: &Shapes, value: &Value, out: &mut Vec<u8>) -> Result<(), Vec<MappingError>> {
+    encoding(shapes, out, |encoder| encoder.record(shapes.root, value, &Node::Root))
+}
+
+/// Runs `write` on an encoder writing to `out`; on failure truncates `out`
+/// back to where it was and returns every problem.
+fn encoding(shapes: &Shapes, out: &mut Vec<u8>, write: impl FnOnce(&mut Encoder<'_>)) -> Result<(), Vec<MappingError>> {
     let start = out.len();
     let mut encoder = Encoder {
         shapes,
         out,
         errors: Vec::new(),
     };
-    encoder.record(shapes.root, value, &Node::Root);
+    write(&mut encoder);
     if encoder.errors.is_empty() {
         Ok(())
     } else {
@@ -37,6 +43,29 @@ pub fn encode(shapes: &Shapes, value: &Value, out: &mut Vec<u8>) -> Result<(), V
         out.truncate(start);
         Err(errors)
     }
+}
+
+/// A field of a record written by [`encode_fields`].
+#[derive(Clone, Copy, Debug)]
+pub enum Field<'v> {
+    /// The field's value, written as [`encode`] writes it.
+    Value(&'v Value),
+    /// A list field whose element records are written already: their
+    /// JSON, separated by commas (compiled code writing its output
+    /// directly, see [`crate::jit`]).
+    Elements(&'v [u8]),
+}
+
+/// Writes a record of shape `index` whose field `slot` is `field(slot)`
+/// (the fields end at the first `None`), exactly as [`encode`] writes a
+/// record value with those fields; on failure `out` is left as it was.
+pub fn encode_fields<'v>(
+    shapes: &Shapes,
+    index: usize,
+    field: impl Fn(usize) -> Option<Field<'v>>,
+    out: &mut Vec<u8>,
+) -> Result<(), Vec<MappingError>> {
+    encoding(shapes, out, |encoder| encoder.fields(index, field, &Node::Root))
 }
 
 struct Encoder<'a> {
@@ -73,23 +102,64 @@ impl<'a> Encoder<'a> {
             self.error(path, format!("expected a {} record, found {value}", record.name));
             return;
         };
+        self.fields(index, |slot| slots.get(slot).map(Field::Value), path);
+    }
+
+    /// Writes record shape `index` whose field `slot` is `field(slot)`
+    /// (the fields end at the first `None`).
+    fn fields<'v>(&mut self, index: usize, field: impl Fn(usize) -> Option<Field<'v>>, path: &Node<'_>) {
+        let shapes = self.shapes;
+        let Some(record) = shapes.records.get(index) else {
+            self.error(path, "unknown record shape");
+            return;
+        };
         self.out.push(b'{');
         let mut first = true;
-        for (field, slot) in record.fields.iter().zip(slots) {
-            let path = &Node::Key(path, &field.key);
-            if !slot.is_present() {
-                if field.required {
-                    self.error(path, format!("the required field `{}` has no value", field.key));
-                } else if field.null_when_absent {
-                    self.key(&mut first, field);
-                    self.out.extend_from_slice(b"null");
+        for (at, shape) in record.fields.iter().enumerate() {
+            let Some(slot) = field(at) else { break };
+            let path = &Node::Key(path, &shape.key);
+            match slot {
+                Field::Value(slot) if !slot.is_present() => {
+                    if shape.required {
+                        self.error(path, format!("the required field `{}` has no value", shape.key));
+                    } else if shape.null_when_absent {
+                        self.key(&mut first, shape);
+                        self.out.extend_from_slice(b"null");
+                    }
                 }
-            } else {
-                self.key(&mut first, field);
-                self.field(field, slot, path);
+                Field::Value(slot) => {
+                    self.key(&mut first, shape);
+                    self.field(shape, slot, path);
+                }
+                Field::Elements(elements) => {
+                    self.key(&mut first, shape);
+                    self.elements(shape, elements, path);
+                }
             }
         }
         self.out.push(b'}');
+    }
+
+    /// Writes a list field whose elements (records) are written already,
+    /// separated by commas, in `elements`.
+    fn elements(&mut self, field: &FieldShape, elements: &[u8], path: &Node<'_>) {
+        let Shape::List(element) = &field.shape else {
+            self.error(path, "written elements for a field that is no list");
+            return;
+        };
+        let (Shape::Record(_) | Shape::Optional(_)) = element.as_ref() else {
+            self.error(path, "written records for a list of something else");
+            return;
+        };
+        if field.wire == Wire::ODataResults {
+            self.out.extend_from_slice(b"{\"results\":[");
+            self.out.extend_from_slice(elements);
+            self.out.extend_from_slice(b"]}");
+        } else {
+            self.out.push(b'[');
+            self.out.extend_from_slice(elements);
+            self.out.push(b']');
+        }
     }
 
     /// Writes a field's key, escaped once when the shapes were built.

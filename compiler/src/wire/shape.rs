@@ -240,6 +240,9 @@ pub struct Shapes {
     pub namespaces: Vec<(String, String)>,
     /// XML: some record carries `xsi:type`.
     pub uses_xsi: bool,
+    /// Each record type's index in [`Shapes::records`] (compiled code
+    /// that writes its output directly names records by type).
+    pub by_type: HashMap<RecordId, usize>,
 }
 
 /// Why a record type has no JSON shape.
@@ -322,6 +325,7 @@ impl Shapes {
                 format,
                 namespaces: Vec::new(),
                 uses_xsi: false,
+                by_type: HashMap::new(),
             },
             record_index: HashMap::new(),
             enum_index: HashMap::new(),
@@ -330,6 +334,7 @@ impl Shapes {
         builder.shapes.root = root;
         builder.shapes.namespaces.sort();
         builder.shapes.namespaces.dedup();
+        builder.shapes.by_type = builder.record_index;
         Ok(builder.shapes)
     }
 
