@@ -773,7 +773,7 @@ fn write_record(rt: &Rt<'_>, record: usize, fields: &[*const Value], raw: usize)
     };
     // A written list's field holds its buffer's number (it was set before
     // the record ends): anything else is a bug, not a field to leave out.
-    for (at, pointer) in fields.iter().enumerate() {
+    for (at, pointer) in fields.iter().enumerate().take_while(|_| raw != 0) {
         // SAFETY: compiled code passes live value pointers.
         if raw >> at & 1 == 1
             && !matches!(unsafe { &**pointer }, Value::Int(buffer) if usize::try_from(*buffer).is_ok_and(|b| b < sink.used))
@@ -781,9 +781,9 @@ fn write_record(rt: &Rt<'_>, record: usize, fields: &[*const Value], raw: usize)
             return rt.internal("a written list's field holds no list");
         }
     }
-    let Some(&index) = u32::try_from(record)
+    let Some(index) = u32::try_from(record)
         .ok()
-        .and_then(|id| sink.shapes.by_type.get(&RecordId(id)))
+        .and_then(|id| sink.shapes.of_type(RecordId(id)))
     else {
         return rt.internal(format!("record type #{record} has no JSON shape"));
     };

@@ -104,34 +104,41 @@ pub enum Step<'a> {
 /// on the word XORed with the byte looked for, and "has a byte below
 /// 0x20". Both mark the first such byte exactly (a false mark can only
 /// follow a true one, through the borrow), so the lowest mark is the
-/// answer. The encoder uses it to know text needs no escaping, the
-/// decoder to find where a string ends.
+/// answer; the last few bytes are padded to a word with a plain byte. The
+/// encoder uses it to know text needs no escaping, the decoder to find
+/// where a string ends.
 pub fn json_special(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
-    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
-    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
     let mut offset = 0;
     while let Some(word) = bytes
         .get(offset..offset + 8)
         .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
     {
-        let word = u64::from_le_bytes(word);
-        let quote = (word ^ QUOTES).wrapping_sub(ONES) & !(word ^ QUOTES);
-        let backslash = (word ^ BACKSLASHES).wrapping_sub(ONES) & !(word ^ BACKSLASHES);
-        let control = word.wrapping_sub(SPACES) & !word;
-        let marks = (quote | backslash | control) & HIGHS;
+        let marks = special_marks(u64::from_le_bytes(word));
         if marks != 0 {
             return Some(offset + (marks.trailing_zeros() / 8) as usize);
         }
         offset += 8;
     }
-    bytes
-        .get(offset..)?
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .map(|at| offset + at)
+    // The last 0 to 7 bytes, padded with a plain byte to a whole word.
+    let tail = bytes.get(offset..)?;
+    let mut word = [b'a'; 8];
+    word.get_mut(..tail.len())?.copy_from_slice(tail);
+    let marks = special_marks(u64::from_le_bytes(word));
+    (marks != 0).then(|| offset + (marks.trailing_zeros() / 8) as usize)
+}
+
+/// The high bit of each byte of `word` (little-endian) from the first
+/// `"`, `\\` or control byte on (see [`json_special`]).
+fn special_marks(word: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+    let quote = (word ^ QUOTES).wrapping_sub(ONES) & !(word ^ QUOTES);
+    let backslash = (word ^ BACKSLASHES).wrapping_sub(ONES) & !(word ^ BACKSLASHES);
+    let control = word.wrapping_sub(SPACES) & !word;
+    (quote | backslash | control) & HIGHS
 }
 
 /// A JSON path as a chain on the stack: each level links to its parent,

@@ -240,9 +240,10 @@ pub struct Shapes {
     pub namespaces: Vec<(String, String)>,
     /// XML: some record carries `xsi:type`.
     pub uses_xsi: bool,
-    /// Each record type's index in [`Shapes::records`] (compiled code
-    /// that writes its output directly names records by type).
-    pub by_type: HashMap<RecordId, usize>,
+    /// Each record type and its index in [`Shapes::records`] (compiled
+    /// code that writes its output directly names records by type; see
+    /// [`Shapes::of_type`]).
+    pub by_type: Vec<(RecordId, usize)>,
 }
 
 /// Why a record type has no JSON shape.
@@ -325,7 +326,7 @@ impl Shapes {
                 format,
                 namespaces: Vec::new(),
                 uses_xsi: false,
-                by_type: HashMap::new(),
+                by_type: Vec::new(),
             },
             record_index: HashMap::new(),
             enum_index: HashMap::new(),
@@ -334,8 +335,17 @@ impl Shapes {
         builder.shapes.root = root;
         builder.shapes.namespaces.sort();
         builder.shapes.namespaces.dedup();
-        builder.shapes.by_type = builder.record_index;
+        builder.shapes.by_type = builder.record_index.into_iter().collect();
+        builder.shapes.by_type.sort_unstable();
         Ok(builder.shapes)
+    }
+
+    /// The index of record type `id`'s shape (a payload has a handful of
+    /// record types: a scan beats hashing).
+    pub fn of_type(&self, id: RecordId) -> Option<usize> {
+        self.by_type
+            .iter()
+            .find_map(|&(known, index)| (known == id).then_some(index))
     }
 
     /// The root record's shape.
