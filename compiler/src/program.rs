@@ -358,7 +358,10 @@ impl Program {
     /// shared by every instance and thread).
     pub fn compiled(&self) -> Result<Arc<Compiled>, JitError> {
         self.compiled
-            .get_or_init(|| jit::compile_with(&self.mir, self.output.format.format == WireFormat::Json).map(Arc::new))
+            .get_or_init(|| {
+                let json = self.output.format.format == WireFormat::Json;
+                jit::compile_with(&self.mir, |function| json && function.name == self.mapping).map(Arc::new)
+            })
             .clone()
     }
 

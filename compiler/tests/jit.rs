@@ -345,3 +345,113 @@ fn a_kept_list_is_read_in_place_and_agrees() {
         )
     );
 }
+
+#[test]
+fn a_payload_written_directly_is_the_encoded_value_and_a_refused_one_falls_back() {
+    // The JIT writes a JSON payload straight from compiled code when the
+    // mapping's records are only filled in: fields set in branches, left
+    // out, a list of records amid the fields and set before them, lists
+    // inside list elements, records made elsewhere (by an `if`, by a
+    // `fn`) as fields. The bytes must be the encoder's; a record whose
+    // writing fails must not be written at all and must fail as the
+    // interpreter fails.
+    const DEEP_OUT: &str = "schema fixture.deep\nformat json\n\n\
+        record Part {\n  p: String\n}\n\n\
+        record Line {\n  no: Int\n  text: String(12)?\n  parts: [Part]\n  extra: Part?\n}\n\n\
+        record Deep {\n  head: String?\n  lines: [Line]\n  first: Part?\n  count: Int\n  note: String?\n  tail: String?\n}\n";
+    let source = "use canonical.invoice.Invoice\nuse fixture.deep.{Deep, Part}\n\n\
+        fn part(s: String) -> Part {\n  p = s\n}\n\n\
+        mapping m(inv: Invoice) -> Deep {\n\
+        \x20 lines = for l, i in inv.lines where l.quantity != 0 {\n\
+        \x20   no = i\n\
+        \x20   if l.quantity > 1 {\n      text = l.sku\n    } else {\n      text = l.description\n    }\n\
+        \x20   parts = for x in inv.lines where x.uom == l.uom {\n      p = \"{x.sku}/{l.sku}\"\n    }\n\
+        \x20   extra = if i == 0 { p = upper(l.sku) } else { p = lower(l.sku) }\n\
+        \x20 }\n\
+        \x20 if inv.currency == \"EUR\" {\n    head = upper(inv.number)\n  } else {\n    head = inv.number\n  }\n\
+        \x20 first = part(inv.number)\n\
+        \x20 count = length(inv.lines)\n\
+        \x20 if length(inv.lines) > 2 {\n    tail = inv.currency\n  }\n\
+        }\n";
+    let mut workspace = Workspace::new(Memory(HashMap::from([(
+        "fixture.deep".to_owned(),
+        DEEP_OUT.to_owned(),
+    )])));
+    let result = workspace.check("fixture.map", source.as_bytes().to_vec(), Some("fixture"));
+    assert!(
+        result.diagnostics.is_empty(),
+        "{:?}",
+        result.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+    let program = Program::new(&workspace, result.module.unwrap(), "m").unwrap();
+    let compiled = program.compiled().unwrap();
+    let index = compiled.module.functions.iter().position(|f| f.name == "m").unwrap();
+    assert!(compiled.writing[index].is_some(), "the mapping is written directly");
+    let line = |sku: &str, description: &str, quantity: &str, uom: &str| {
+        format!(
+            r#"{{"sku":"{sku}","description":"{description}","quantity":{quantity},"uom":"{uom}","net_amount":1,"tax":{{"category":"standard","rate":19}}}}"#
+        )
+    };
+    let event = |lines: &[String]| {
+        format!(
+            r#"{{"id":"inv-1","number":"re-001","issued_on":"2025-03-01","currency":"EUR","supplier":{{"id":"SUP-1","name":"Acme","country":"DE"}},"customer":{{"id":"C-1","name":"Buyer","country":"DE"}},"lines":[{}]}}"#,
+            lines.join(",")
+        )
+    };
+    let good = event(&[
+        line("Ab", "one", "2", "EA"),
+        line("Cd", "skipped", "0", "EA"),
+        line("Ef", "q\\\"uote", "1", "H87"),
+        line("Gh", "three", "1", "EA"),
+    ]);
+    assert_eq!(
+        both(&program, good.as_bytes()).unwrap(),
+        concat!(
+            r#"{"head":"RE-001","lines":["#,
+            r#"{"no":0,"text":"Ab","parts":[{"p":"Ab/Ab"},{"p":"Cd/Ab"},{"p":"Gh/Ab"}],"extra":{"p":"AB"}},"#,
+            r#"{"no":2,"text":"q\"uote","parts":[{"p":"Ef/Ef"}],"extra":{"p":"ef"}},"#,
+            r#"{"no":3,"text":"three","parts":[{"p":"Ab/Gh"},{"p":"Cd/Gh"},{"p":"Gh/Gh"}],"extra":{"p":"gh"}}"#,
+            r#"],"first":{"p":"re-001"},"count":4,"tail":"EUR"}"#
+        )
+    );
+    // (`i` is the line's position in `inv.lines`, the skipped one
+    // counted.) No lines kept: an empty list; two lines: no tail.
+    assert_eq!(
+        both(
+            &program,
+            event(&[line("Ab", "x", "0", "EA"), line("Cd", "y", "0", "EA")]).as_bytes()
+        )
+        .unwrap(),
+        r#"{"head":"RE-001","lines":[],"first":{"p":"re-001"},"count":2}"#
+    );
+    // The second line's text is too long for `String(12)`: nothing is
+    // written, and both engines report the same error.
+    let bad = event(&[
+        line("Ab", "one", "2", "EA"),
+        line("Cd", "far too long a text", "1", "EA"),
+    ]);
+    let errors = both(&program, bad.as_bytes()).unwrap_err();
+    assert!(errors.iter().any(|e| e.contains("lines[1].text")), "{errors:?}");
+
+    // The direct path itself: written for the good event, nothing written
+    // for the bad one (the caller then maps it the usual way).
+    let Evaluator::Jit(instance) = program.evaluator(Engine::Jit, &HashMap::new(), HashMap::new()).unwrap() else {
+        panic!("a JIT evaluator");
+    };
+    for (input, written) in [(&good, true), (&bad, false)] {
+        let event =
+            mapwright_compiler::wire::json_in::decode(&program.input, input.as_bytes(), DecodeOptions::default())
+                .unwrap();
+        let mut args = vec![event];
+        let mut out = b"before|".to_vec();
+        assert_eq!(instance.run_writing("m", &mut args, &program.output, &mut out), written);
+        if written {
+            let value = instance.run("m", args).unwrap();
+            let mut encoded = b"before|".to_vec();
+            mapwright_compiler::wire::json_out::encode(&program.output, &value, &mut encoded).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(encoded).unwrap());
+        } else {
+            assert_eq!(out, b"before|", "a failed record leaves nothing behind");
+        }
+    }
+}

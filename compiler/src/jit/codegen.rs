@@ -10,6 +10,12 @@
 //! condition's `Bool` is read straight from the value's bytes. Operations
 //! on values go to the helpers of [`super::rt`].
 //!
+//! A body compiled to write its output directly (see [`writes_directly`]
+//! and the ABI in [`super`]) lowers its output records differently: each
+//! field is a variable holding its value's address until the record's
+//! block ends and writes it, and a `for` that fills a list field writes
+//! its elements' records as it goes.
+//!
 //! Frame layout of a body: slots `0..locals` are its locals (arguments
 //! first), then one slot per computing expression. A local is a Cranelift
 //! variable holding the address of its value: its own slot, the slot of the

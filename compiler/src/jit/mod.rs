@@ -28,6 +28,37 @@
 //! of either), no record the body writes is in it, and it is no view
 //! itself; otherwise the `where` copies as the interpreter does.
 //!
+//! **Writing the output directly.** A mapping whose result is a record
+//! that is only filled in (`{ let r = record; r.f := …; …; r }`: the
+//! record read nowhere, its fields set only by the block's own statements
+//! and their `if`/`match` branches) also gets a second body, compiled for
+//! a JSON output only, that writes the payload itself instead of building
+//! the output value ([`Instance::run_writing`], used by
+//! [`crate::program::Program::run_event`] and
+//! [`crate::program::Program::transform`]). Each field is a Cranelift
+//! variable holding the address of its value (an absent constant until
+//! it is set): a place in the input, a param or a constant is pointed to,
+//! not copied; a computed value stays in its expression's slot, which
+//! nothing writes again before the record ends. A field's check
+//! (`String(4)`, `Decimal(13, 2)`) runs when it is set
+//! ([`rt::mw_check`]), as `mw_set_slot` runs it. When the block ends,
+//! [`rt::mw_write_record`] hands the field addresses to the JSON encoder's
+//! own record writer ([`crate::wire::json_out::encode_fields`]), so the
+//! bytes are the encoder's. A field set once, unconditionally, to a `for`
+//! whose body is such a block is a list written element by element: the
+//! loop opens a buffer of the run's [`rt::Sink`] ([`rt::mw_sink_open`]),
+//! each element's record is written there, comma-separated, and the loop
+//! leaves the buffer's number in its slot ([`rt::mw_sink_close`]); the
+//! record that has the list as a field copies those bytes where the
+//! schema puts the field. Any other value (a record an `if` or a `fn`
+//! made, a list of scalars) is an ordinary value the encoder writes. A
+//! run that fails, or a record the encoder refuses, writes nothing
+//! (`out` is truncated back): the caller then maps the record the usual
+//! way, which fails with the error and paths the interpreter reports. So
+//! a failing record is mapped twice, and no output ever depends on which
+//! way it was written: the differential, fuzz and golden tests run
+//! through this path on every JSON example.
+//!
 //! **Bodies.** Each body (every `mapping` and `fn`, every param default,
 //! every inline table entry and fallback) is one native function
 //! `extern "C" fn(rt: *const Rt, slots: *mut Value, folds: *mut FoldState,
@@ -50,7 +81,9 @@
 //! text builtins' results. Every value a record is done with goes back
 //! there: a frame's slots when a body returns, a slot's old value when a
 //! loop writes it again, the output after encoding
-//! ([`crate::program::Program::run_event`]). The input record is lent
+//! ([`crate::program::Program::run_event`]; a payload written directly
+//! has no output value, and its element buffers are kept per thread, see
+//! [`rt::Sink::finish`]). The input record is lent
 //! ([`Instance::run_lending`]): after the run it is handed back, and
 //! `run_event` decodes the thread's next record into it in place (its
 //! texts, records and lists written over; [`Instance::run`] gives it back
@@ -270,13 +303,14 @@ fn cranelift(error: impl std::fmt::Display) -> JitError {
 /// can be written directly a second body that does so (see
 /// [`Instance::run_writing`]).
 pub fn compile(module: &mir::Module) -> Result<Compiled, JitError> {
-    compile_with(module, true)
+    compile_with(module, |_| true)
 }
 
-/// Compiles every body of `module`; with `writing`, also the bodies that
-/// write their output directly (only a JSON output is written so: a
-/// program with another wire format leaves them out).
-pub fn compile_with(module: &mir::Module, writing: bool) -> Result<Compiled, JitError> {
+/// Compiles every body of `module`, and a body that writes its output
+/// directly for each function `writes` picks that can have one (a
+/// program compiles it for its mapping alone, and only when the output is
+/// JSON: no other wire format is written so).
+pub fn compile_with(module: &mir::Module, writes: impl Fn(&mir::Function) -> bool) -> Result<Compiled, JitError> {
     let started = Instant::now();
     let layout = layout::Layout::measure().map_err(JitError::Layout)?;
     let mut flags = settings::builder();
@@ -317,13 +351,12 @@ pub fn compile_with(module: &mir::Module, writing: bool) -> Result<Compiled, Jit
     }
     // Then the bodies that write their output directly: mappings (and
     // `fn`s) whose records are only filled in and handed out.
-    let writes_json = writing;
     let mut writing = Vec::with_capacity(module.functions.len());
-    let mut writes = vec![false; bodies.len()];
+    let mut writer = vec![false; bodies.len()];
     for function in &module.functions {
-        writing.push((writes_json && codegen::writes_directly(&function.body)).then(|| {
+        writing.push((writes(function) && codegen::writes_directly(&function.body)).then(|| {
             bodies.push(&function.body);
-            writes.push(true);
+            writer.push(true);
             bodies.len() - 1
         }));
     }
@@ -349,7 +382,7 @@ pub fn compile_with(module: &mir::Module, writing: bool) -> Result<Compiled, Jit
             .map_err(cranelift)?;
         context.func.signature = signature.clone();
         let builder = cranelift_frontend::FunctionBuilder::new(&mut context.func, &mut builder_context);
-        let lowered = codegen::lower_body(builder, &mut shared, layout, call_conv, frontend, body, writes[index])
+        let lowered = codegen::lower_body(builder, &mut shared, layout, call_conv, frontend, body, writer[index])
             .and_then(|shape| jit.define_function(id, &mut context).map(|_| shape).map_err(cranelift));
         // The context is reused: clear it whether or not this body made it.
         jit.clear_context(&mut context);

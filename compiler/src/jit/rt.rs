@@ -82,6 +82,11 @@ pub struct Sink<'a> {
     used: usize,
 }
 
+/// How many element buffers a thread keeps between runs.
+pub const SINK_KEPT: usize = 64;
+/// The most room a kept element buffer may have.
+pub const SINK_ROOM: usize = 1 << 20;
+
 /// A sink's buffers, kept per thread between runs (emptied, with their
 /// room): the list stack and the element buffers.
 type SinkBuffers = (Vec<(usize, bool)>, Vec<Vec<u8>>);
@@ -110,11 +115,15 @@ impl<'a> Sink<'a> {
         }
     }
 
-    /// Gives the buffers back to the thread, emptied.
+    /// Gives the buffers back to the thread, emptied: at most
+    /// [`SINK_KEPT`] of them, none bigger than [`SINK_ROOM`], so one huge
+    /// record does not pin its memory for the rest of the run.
     pub fn finish(self) {
         let (mut open, mut buffers) = (self.open, self.buffers);
         open.clear();
-        for buffer in &mut buffers[..self.used] {
+        buffers.truncate(SINK_KEPT);
+        buffers.retain(|buffer| buffer.capacity() <= SINK_ROOM);
+        for buffer in &mut buffers {
             buffer.clear();
         }
         let _ = SINK_BUFFERS.try_with(|kept| {

@@ -104,7 +104,8 @@ pub enum Step<'a> {
 /// on the word XORed with the byte looked for, and "has a byte below
 /// 0x20". Both mark the first such byte exactly (a false mark can only
 /// follow a true one, through the borrow), so the lowest mark is the
-/// answer; the last few bytes are padded to a word with a plain byte. The
+/// answer; the last few bytes are read as the text's last word, or padded
+/// to a word with a plain byte when the text is shorter. The
 /// encoder uses it to know text needs no escaping, the decoder to find
 /// where a string ends.
 pub fn json_special(bytes: &[u8]) -> Option<usize> {
@@ -119,12 +120,24 @@ pub fn json_special(bytes: &[u8]) -> Option<usize> {
         }
         offset += 8;
     }
-    // The last 0 to 7 bytes, padded with a plain byte to a whole word.
-    let tail = bytes.get(offset..)?;
-    let mut word = [b'a'; 8];
-    word.get_mut(..tail.len())?.copy_from_slice(tail);
+    // The last 1 to 7 bytes: as the last word of the text when it has
+    // one (the bytes before them are plain, so the first mark is theirs),
+    // else padded with a plain byte to a word.
+    if offset == bytes.len() {
+        return None;
+    }
+    let (word, start) = match bytes.last_chunk::<8>() {
+        Some(last) => (*last, bytes.len() - 8),
+        None => {
+            let mut word = [b'a'; 8];
+            for (to, from) in word.iter_mut().zip(bytes) {
+                *to = *from;
+            }
+            (word, 0)
+        }
+    };
     let marks = special_marks(u64::from_le_bytes(word));
-    (marks != 0).then(|| offset + (marks.trailing_zeros() / 8) as usize)
+    (marks != 0).then(|| start + (marks.trailing_zeros() / 8) as usize)
 }
 
 /// The high bit of each byte of `word` (little-endian) from the first
