@@ -470,10 +470,12 @@ impl Program {
         framing: Framing,
         out: &mut Vec<u8>,
     ) -> Result<(), Vec<MappingError>> {
-        let mut args = recycle::list(1);
-        args.push(event);
+        let mut args = vec![event];
         let result = self.mapped(evaluator, &mut args, out);
-        recycle::recycle_list(args);
+        // The caller's event is freed, not kept: its buffers came from the
+        // caller's decoding, and nothing in a transform takes as many back
+        // (`run_event` decodes the next record into its event instead).
+        drop(args);
         match result? {
             Some(value) => self.encode_output(value, framing, out),
             None => Ok(()),

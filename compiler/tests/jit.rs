@@ -455,3 +455,22 @@ fn a_payload_written_directly_is_the_encoded_value_and_a_refused_one_falls_back(
         }
     }
 }
+
+#[test]
+fn a_failure_no_single_value_explains_names_the_input_record() {
+    // An overflow in an aggregate bound by `let`: no one input value and
+    // no output field is to blame, so the error is the whole input
+    // record's (`$`), on both engines (it had no path at all before).
+    let program = program(
+        "mapping m(inv: Invoice) -> Out {\n  let groups = group_by(inv.lines, l => l.uom)\n  let total = sum(groups, g => sum(g.items, l => l.net_amount) * 3950.00)\n  d = total\n}\n",
+    );
+    let input = String::from_utf8(invoice(2))
+        .unwrap()
+        .replace(r#""net_amount":10"#, r#""net_amount":123489012345678901234567890.5"#);
+    let errors = both(&program, input.as_bytes()).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("$: ") && errors[0].contains("overflows"),
+        "{errors:?}"
+    );
+}

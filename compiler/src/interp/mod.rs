@@ -339,7 +339,8 @@ impl<'m> Interpreter<'m> {
                 source: None,
                 target: None,
             })?;
-        let origins = if args.is_empty() {
+        let args_empty = args.is_empty();
+        let origins = if args_empty {
             Vec::new()
         } else {
             vec![Some(Src::Path(Rc::new(Path::Root)))]
@@ -362,9 +363,16 @@ impl<'m> Interpreter<'m> {
                 }
                 out
             });
+            // A failure that no single input value or output field
+            // explains (an aggregate over the input, say, in a `let`)
+            // concerns the input record as a whole: `$`.
+            let source = match (unwind.source, &target) {
+                (None, None) if !args_empty => Some("$".to_owned()),
+                (source, _) => source,
+            };
             Failure {
                 error: unwind.error,
-                source: unwind.source,
+                source,
                 target,
             }
         })
