@@ -21,9 +21,15 @@ const OUT: &str = "schema fixture.out\nformat json\n\nrecord Out {\n  n: Int?\n 
 /// A program from a mapping over `canonical.invoice.Invoice` into
 /// `fixture.out.Out`.
 fn program(source: &str) -> Program {
-    let mut workspace = Workspace::new(Memory(HashMap::from([("fixture.out".to_owned(), OUT.to_owned())])));
     let full = format!("use canonical.invoice.Invoice\nuse fixture.out.Out\n\n{source}");
-    let result = workspace.check("fixture.map", full.into_bytes(), Some("fixture"));
+    program_over("fixture.out", OUT, &full)
+}
+
+/// The program of mapping `m` in `source`, with the schema module
+/// `module` (text `schema`) beside the standard library.
+fn program_over(module: &str, schema: &str, source: &str) -> Program {
+    let mut workspace = Workspace::new(Memory(HashMap::from([(module.to_owned(), schema.to_owned())])));
+    let result = workspace.check("fixture.map", source.as_bytes().to_vec(), Some("fixture"));
     assert!(
         result.diagnostics.is_empty(),
         "{:?}",
@@ -283,17 +289,7 @@ fn a_kept_list_is_read_in_place_and_agrees() {
         \x20 copied = for l, i in distinct(copied, l => l.uom) {\n    sku = l.sku\n    i = i\n  }\n\
         \x20 nested = for l, i in kept {\n    let same = inv.lines where it.uom == l.uom\n    sku = l.sku\n    i = count(same, k => true)\n  }\n\
         }\n";
-    let mut workspace = Workspace::new(Memory(HashMap::from([(
-        "fixture.view".to_owned(),
-        VIEW_OUT.to_owned(),
-    )])));
-    let result = workspace.check("fixture.map", source.as_bytes().to_vec(), Some("fixture"));
-    assert!(
-        result.diagnostics.is_empty(),
-        "{:?}",
-        result.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
-    );
-    let program = Program::new(&workspace, result.module.unwrap(), "m").unwrap();
+    let program = program_over("fixture.view", VIEW_OUT, source);
     let line = |sku: &str, quantity: &str, amount: &str, uom: &str| {
         format!(
             r#"{{"sku":"{sku}","description":"d","quantity":{quantity},"uom":"{uom}","net_amount":{amount},"tax":{{"category":"standard","rate":19}}}}"#
@@ -373,17 +369,7 @@ fn a_payload_written_directly_is_the_encoded_value_and_a_refused_one_falls_back(
         \x20 count = length(inv.lines)\n\
         \x20 if length(inv.lines) > 2 {\n    tail = inv.currency\n  }\n\
         }\n";
-    let mut workspace = Workspace::new(Memory(HashMap::from([(
-        "fixture.deep".to_owned(),
-        DEEP_OUT.to_owned(),
-    )])));
-    let result = workspace.check("fixture.map", source.as_bytes().to_vec(), Some("fixture"));
-    assert!(
-        result.diagnostics.is_empty(),
-        "{:?}",
-        result.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
-    );
-    let program = Program::new(&workspace, result.module.unwrap(), "m").unwrap();
+    let program = program_over("fixture.deep", DEEP_OUT, source);
     let compiled = program.compiled().unwrap();
     let index = compiled.module.functions.iter().position(|f| f.name == "m").unwrap();
     assert!(compiled.writing[index].is_some(), "the mapping is written directly");
