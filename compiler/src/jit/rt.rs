@@ -669,12 +669,10 @@ pub unsafe extern "C" fn mw_set_slot(
     let rt = unsafe { &*rt };
     guarded(rt, || {
         if let Some(check) = check.checked_sub(1) {
-            let Some(check) = rt.compiled.checks.get(check).copied() else {
-                return rt.internal(format!("no check #{check}"));
-            };
             // SAFETY: `value` is live.
-            if let Err(error) = check_value(check, unsafe { &*value }) {
-                return rt.fail(error);
+            let status = checked(rt, check, unsafe { &*value });
+            if status != OK {
+                return status;
             }
         }
         // SAFETY: `value` is live (and movable when `owned`). It is taken
@@ -701,13 +699,17 @@ pub unsafe extern "C" fn mw_set_slot(
 /// # Safety
 /// Called only by compiled code, under the contract above.
 pub unsafe extern "C" fn mw_check(rt: *const Rt<'_>, value: *const Value, check: usize) -> usize {
-    // SAFETY: see the helpers' contract above.
-    let rt = unsafe { &*rt };
+    // SAFETY: see the helpers' contract above; `value` is live.
+    checked(unsafe { &*rt }, check, unsafe { &*value })
+}
+
+/// Checks `value` against the module's check number `check`, as a field's
+/// limit is checked when it is set (both ways of setting one).
+fn checked(rt: &Rt<'_>, check: usize, value: &Value) -> usize {
     let Some(check) = rt.compiled.checks.get(check).copied() else {
         return rt.internal(format!("no check #{check}"));
     };
-    // SAFETY: `value` is live.
-    match check_value(check, unsafe { &*value }) {
+    match check_value(check, value) {
         Ok(()) => OK,
         Err(error) => rt.fail(error),
     }
