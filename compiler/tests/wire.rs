@@ -446,3 +446,127 @@ fn ten_megabyte_values_go_through_xml() {
     assert_eq!(label.len(), big.len());
     assert!(body == big);
 }
+
+/// Keys the decoder matches where they lie in the input (a word compare
+/// against each field's key) are the keys a lookup of the read string
+/// finds: keys that are prefixes of others, of 8, 9 to 16 and more bytes,
+/// with escapes in the schema or in the input, unknown keys like known
+/// ones, keys near the end of the text, in any order.
+#[test]
+fn keys_matched_in_place_are_the_keys_a_lookup_finds() {
+    use mapwright_compiler::interp::value::Value;
+    use mapwright_compiler::mir::demand::Demand;
+    use mapwright_compiler::wire::json_in;
+
+    let schema = r#"schema keys
+record Keys {
+  a: String? @json(name = "id")
+  b: String? @json(name = "id_x")
+  c: String? @json(name = "exactly8")
+  d: String? @json(name = "fifteen_chars_x")
+  e: String? @json(name = "a_key_of_twenty_chars")
+  f: String? @json(name = "quo\"te")
+  g: String? @json(name = "größe")
+  h: String? @json(name = "x")
+}
+record Out {
+  A: String?
+}
+"#;
+    let mut workspace = Workspace::new(EmbeddedStdlib);
+    let result = workspace.check("keys.schema", schema.as_bytes().to_vec(), Some("keys"));
+    assert!(result.diagnostics.is_empty(), "{:?}", result.diagnostics);
+    let source = "use keys.{Keys, Out}\nmapping m(k: Keys) -> Out {\n  A = k.a\n}\n";
+    let result = workspace.check("m.map", source.as_bytes().to_vec(), Some("m"));
+    assert!(result.diagnostics.is_empty(), "{:?}", result.diagnostics);
+    let program = Program::new(&workspace, result.module.unwrap(), "m").unwrap();
+
+    let fields = [
+        ("id", "A"),
+        ("id_x", "B"),
+        ("exactly8", "C"),
+        ("fifteen_chars_x", "D"),
+        ("a_key_of_twenty_chars", "E"),
+        ("quo\\\"te", "F"),
+        ("größe", "G"),
+        ("x", "H"),
+    ];
+    let object = |order: &[usize], key: &dyn Fn(&str) -> String| {
+        let members: Vec<String> = order
+            .iter()
+            .map(|i| format!("\"{}\":\"{}\"", key(fields[*i].0), fields[*i].1))
+            .collect();
+        format!("{{{}}}", members.join(","))
+    };
+    let plain = |k: &str| k.to_owned();
+    let escaped = |k: &str| k.replacen('i', "\\u0069", 1).replacen('x', "\\u0078", 1);
+    let forward: Vec<usize> = (0..fields.len()).collect();
+    let backward: Vec<usize> = (0..fields.len()).rev().collect();
+    let mut inputs = vec![
+        object(&forward, &plain),
+        object(&backward, &plain),
+        object(&forward, &escaped),
+        object(&[1, 0, 3, 2, 5, 4, 7, 6], &plain),
+        object(&[7], &plain),
+        object(&[0], &plain),
+        // A key twice.
+        r#"{"id":"A","id":"B"}"#.to_owned(),
+        r#"{"x" : "H" , "id":"A"}"#.to_owned(),
+    ];
+    // Pretty-printed, as producers also write.
+    inputs.push(inputs[0].replace(",", ",\n  ").replace(":", ": "));
+    // Unknown keys like known ones (a prefix, one byte more or less, the
+    // same length and first word), each alone with known keys around it.
+    for unknown in [
+        "i",
+        "idd",
+        "id_",
+        "id_y",
+        "id_xx",
+        "exactly",
+        "exactly9",
+        "exactly88",
+        "fifteen_chars_",
+        "fifteen_chars_y",
+        "fifteen_chars_xy",
+        "a_key_of_twenty_charz",
+        "a_key_of_twenty_chars_",
+    ] {
+        inputs.push(format!(r#"{{"id":"A","{unknown}":"1","x":"H"}}"#));
+        inputs.push(format!(r#"{{"{unknown}":"1","id":"A"}}"#));
+    }
+    let expected = |input: &str| -> Vec<Value> {
+        // What each field should hold, from the plain keys the input names.
+        fields
+            .iter()
+            .map(|(key, value)| {
+                let escaped_key = escaped(key);
+                let named = [
+                    format!("\"{key}\":"),
+                    format!("\"{key}\": "),
+                    format!("\"{escaped_key}\":"),
+                ];
+                if named.iter().any(|n| input.contains(n.as_str())) || input.contains(&format!("\"{key}\" :")) {
+                    Value::Text((*value).to_owned())
+                } else {
+                    Value::Absent
+                }
+            })
+            .collect()
+    };
+    for input in &inputs {
+        for strict in [false, true] {
+            let options = DecodeOptions { strict };
+            let fast = json_in::decode_reading(&program.input, Demand::whole_ref(), input.as_bytes(), options);
+            let slow = json_in::decode_reading_slowly(&program.input, Demand::whole_ref(), input.as_bytes(), options);
+            assert_eq!(fast, slow, "the fast path disagrees on {input}");
+            if input.contains("\"id\":\"A\",\"id\"") {
+                assert!(fast.is_err(), "a key twice is an error: {input}");
+            } else if !strict || !input.contains("\":\"1\"") {
+                assert_eq!(fast, Ok(Value::Record(expected(input))), "{input}");
+            } else {
+                assert!(fast.is_err(), "strict mode rejects an unknown key: {input}");
+            }
+        }
+    }
+}

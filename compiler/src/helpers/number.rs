@@ -169,12 +169,69 @@ pub fn from_int(value: i64) -> Decimal {
     Decimal::from(value)
 }
 
+/// The decimal `bytes` write when they are plainly one of at most 19
+/// digits (nearly every amount): an optional sign, digits, and a
+/// `separator` followed by digits. `None` for anything else, which
+/// [`parse`] then reads digit by digit, finding what is wrong. The digits
+/// are gathered in a `u64` without checks (19 digits fit) and the count
+/// checked at the end.
+#[inline]
+fn parse_plain(bytes: &[u8], separator: u8) -> Option<Decimal> {
+    let (negative, start) = match bytes.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
+    };
+    let mut at = start;
+    let mut digits: u64 = 0;
+    let mut gather = |at: &mut usize| {
+        let from = *at;
+        while let Some(digit) = bytes.get(*at).map(|b| b.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+            digits = digits.wrapping_mul(10).wrapping_add(u64::from(digit));
+            *at += 1;
+        }
+        *at - from
+    };
+    let whole = gather(&mut at);
+    if whole == 0 {
+        return None;
+    }
+    let places = match bytes.get(at) {
+        None => 0,
+        Some(byte) if *byte == separator => {
+            at += 1;
+            let places = gather(&mut at);
+            if places == 0 || at != bytes.len() {
+                return None;
+            }
+            places
+        }
+        Some(_) => return None,
+    };
+    if whole + places > 19 {
+        return None;
+    }
+    // As `try_from_i128_with_scale` makes it: zero is never negative.
+    Some(Decimal::from_parts(
+        digits as u32,
+        (digits >> 32) as u32,
+        0,
+        negative && digits != 0,
+        places as u32,
+    ))
+}
+
 /// Reads a decimal from text: an optional sign, digits, and at most one
 /// `separator` followed by digits. No exponent, no thousands separators, at
 /// most 28 places; the scale is the places written.
 pub fn parse(text: &str, separator: char) -> Result<Decimal> {
     if !separator.is_ascii() {
         return parse_split(text, separator);
+    }
+    if !separator.is_ascii_digit()
+        && let Some(plain) = parse_plain(text.as_bytes(), separator as u8)
+    {
+        return Ok(plain);
     }
     let not_a_number = |reason: &str| HelperError::NotANumber {
         text: text.to_owned(),
@@ -525,6 +582,52 @@ mod tests {
             prop_assert_eq!(bits(parse(&text, '.')), bits(parse_split(&text, '.')));
             prop_assert_eq!(bits(parse(&text, ',')), bits(parse_split(&text, ',')));
         }
+    }
+
+    /// The plain path's edges read as the digit-by-digit path reads them:
+    /// 19 digits and 20, with leading zeros, signs, zero, a separator
+    /// with nothing after it, and what it leaves to the other path.
+    #[test]
+    fn plain_decimals_are_read_as_digit_by_digit() {
+        let bits = |parsed: Result<Decimal>| parsed.map(|d| d.serialize());
+        for text in [
+            "9999999999999999999",
+            "18446744073709551615",
+            "99999999999999999999",
+            "1844674407370955161.5",
+            "0000000000000000001",
+            "00000000000000000001",
+            "-0",
+            "-0.00",
+            "+12.50",
+            "-12.5",
+            "0.0000000000000000001",
+            "12.",
+            ".5",
+            "1.2.3",
+            "1e5",
+            "",
+            "-",
+            "1,5",
+        ] {
+            assert_eq!(bits(parse(text, '.')), bits(parse_split(text, '.')), "{text}");
+            assert_eq!(
+                bits(parse(text, ',')),
+                bits(parse_split(text, ',')),
+                "{text} with a comma"
+            );
+            if let Some(plain) = parse_plain(text.as_bytes(), b'.') {
+                assert_eq!(Ok(plain.serialize()), bits(parse_split(text, '.')), "{text}");
+            }
+        }
+        assert!(
+            parse_plain(b"00000000000000000001", b'.').is_none(),
+            "20 digits go digit by digit"
+        );
+        assert_eq!(
+            parse_plain(b"-0.00", b'.').map(|d| d.to_string()),
+            Some("0.00".to_owned())
+        );
     }
 
     fn d(text: &str) -> Decimal {

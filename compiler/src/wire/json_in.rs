@@ -54,7 +54,7 @@ fn is_code(text: &str, length: usize) -> bool {
 }
 
 /// The key serde_json uses to hand over a number's text.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+pub(crate) const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// Decodes one JSON document of the root record of `shapes`. Either the
 /// record, or every problem found in it.

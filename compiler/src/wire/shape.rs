@@ -156,6 +156,66 @@ pub struct RecordShape {
     pub fields: Vec<FieldShape>,
     /// Field positions by JSON key.
     pub by_key: HashMap<String, usize>,
+    /// Each field's key as the decoder matches it in place (see
+    /// [`RecordShape::key_at`]); empty when the record has two fields of
+    /// one key.
+    keys: Vec<KeyBytes>,
+}
+
+/// A field's key, quoted at its end, as it lies in a JSON text when it
+/// is written without escapes: its first (up to) 8 bytes as a word with
+/// a mask, its last 8 as a word (keys of 9 to 16 bytes), and its bytes
+/// (longer keys). `length` 0 for a key that cannot be matched so (one
+/// with bytes JSON must escape, or the token serde_json uses for
+/// numbers).
+#[derive(Clone, Debug, Default)]
+struct KeyBytes {
+    head: u64,
+    mask: u64,
+    tail: u64,
+    length: usize,
+    quoted: Box<[u8]>,
+}
+
+impl KeyBytes {
+    fn new(key: &str) -> KeyBytes {
+        if super::json_special(key.as_bytes()).is_some() || key == super::json_in::NUMBER_TOKEN {
+            return KeyBytes::default();
+        }
+        let mut quoted = key.as_bytes().to_vec();
+        quoted.push(b'"');
+        let mut head = [0; 8];
+        let mut mask = [0; 8];
+        for (at, byte) in quoted.iter().take(8).enumerate() {
+            head[at] = *byte;
+            mask[at] = 0xFF;
+        }
+        KeyBytes {
+            head: u64::from_le_bytes(head),
+            mask: u64::from_le_bytes(mask),
+            tail: quoted
+                .len()
+                .checked_sub(8)
+                .and_then(|at| word_at(&quoted, at))
+                .unwrap_or(0),
+            length: quoted.len(),
+            quoted: quoted.into_boxed_slice(),
+        }
+    }
+
+    /// Whether `text`, whose first word is `word`, starts with the key.
+    #[inline(always)]
+    fn starts(&self, text: &[u8], word: u64) -> bool {
+        if self.length == 0 || word & self.mask != self.head {
+            return false;
+        }
+        match self.length {
+            0..=8 => true,
+            // The last word, overlapping the first.
+            9..=16 => word_at(text, self.length - 8) == Some(self.tail),
+            _ => text.get(..self.length) == Some(&self.quoted[..]),
+        }
+    }
 }
 
 impl RecordShape {
@@ -173,6 +233,34 @@ impl RecordShape {
         }
     }
 
+    /// The field whose key a JSON text starts with, where `text` follows
+    /// a key's opening quote, and the length of the key with its closing
+    /// quote; `None` when no key is there written plainly (then the key
+    /// is to be read as a string and looked up). The fields are tried
+    /// from `hint` on, round to it, a word compare each: producers write
+    /// an object's keys in one order, so the first or second is nearly
+    /// always it, whichever optional fields are left out.
+    ///
+    /// A key written without escapes and followed by its quote is that
+    /// string and nothing else, since it has no quote or backslash of its
+    /// own: the match is the field [`RecordShape::field_index`] finds.
+    pub(crate) fn key_at(&self, text: &[u8], hint: usize) -> Option<(usize, usize)> {
+        let word = word_at(text, 0)?;
+        let count = self.keys.len();
+        let mut at = hint;
+        for _ in 0..count {
+            if at >= count {
+                at = 0;
+            }
+            let key = self.keys.get(at)?;
+            if key.starts(text, word) {
+                return Some((at, key.length));
+            }
+            at += 1;
+        }
+        None
+    }
+
     /// As [`RecordShape::field_index`], trying the field at `hint` first:
     /// producers write an object's keys in the same order every time, so
     /// the field after the last one read is nearly always the next key.
@@ -187,6 +275,12 @@ impl RecordShape {
         }
         self.field_index(key)
     }
+}
+
+/// The 8 bytes of `bytes` from `at` as a word, when it has them.
+fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk = bytes.get(at..)?.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*chunk))
 }
 
 /// Whether two keys are the same bytes: keys are short, so up to 16
@@ -415,6 +509,7 @@ impl Builder<'_> {
             xsi_type,
             fields: Vec::new(),
             by_key: HashMap::new(),
+            keys: Vec::new(),
         });
         let mut fields = Vec::with_capacity(def.fields.len());
         for field in &def.fields {
@@ -478,10 +573,18 @@ impl Builder<'_> {
             out.json_key = format!("{}:", serde_json::Value::String(out.key.clone()));
             fields.push(out);
         }
-        let by_key = fields.iter().enumerate().map(|(i, f)| (f.key.clone(), i)).collect();
+        let by_key: HashMap<String, usize> = fields.iter().enumerate().map(|(i, f)| (f.key.clone(), i)).collect();
+        // With two fields of one key the later one is named: matched by
+        // lookup only.
+        let keys = if by_key.len() == fields.len() {
+            fields.iter().map(|field| KeyBytes::new(&field.key)).collect()
+        } else {
+            Vec::new()
+        };
         if let Some(record) = self.shapes.records.get_mut(index) {
             record.fields = fields;
             record.by_key = by_key;
+            record.keys = keys;
         }
         Ok(index)
     }

@@ -334,12 +334,26 @@ impl<'a> Reader<'a> {
                 if self.next_token()? != b'"' {
                     return None;
                 }
-                self.pos -= 1;
-                let key = self.string()?;
-                if key == NUMBER_TOKEN || self.next_token()? != b':' {
+                // A key written plainly is matched where it lies; any
+                // other is read as a string and looked up.
+                let (found, key) = match record.key_at(self.bytes.get(self.pos..)?, hint) {
+                    Some((index, length)) => {
+                        self.pos += length;
+                        (Some(index), None)
+                    }
+                    None => {
+                        self.pos -= 1;
+                        let key = self.string()?;
+                        if key == NUMBER_TOKEN {
+                            return None;
+                        }
+                        (record.field_index_near(&key, hint), Some(key))
+                    }
+                };
+                if self.next_token()? != b':' {
                     return None;
                 }
-                match record.field_index_near(&key, hint) {
+                match found {
                     Some(index) => {
                         hint = index + 1;
                         if seen.get(index) {
@@ -365,7 +379,9 @@ impl<'a> Reader<'a> {
                     None if ctx.options.strict => return None,
                     None => self.skip()?,
                 }
-                give_back(key);
+                if let Some(key) = key {
+                    give_back(key);
+                }
                 match self.next_token()? {
                     b',' => {}
                     b'}' => break,
