@@ -443,6 +443,100 @@ fn a_payload_written_directly_is_the_encoded_value_and_a_refused_one_falls_back(
 }
 
 #[test]
+fn limits_the_encoder_checks_again_fail_written_directly_as_in_the_interpreter() {
+    // A body that writes JSON directly leaves a field's length, places
+    // and digits to the encoder (which checks them as it writes), not to
+    // a check when the field is set. A record the encoder refuses writes
+    // nothing, and the event is mapped again the usual way: the error is
+    // the interpreter's, the first one in the order fields are set, even
+    // when a later field would fail too.
+    const LIMITS: &str = "schema fixture.limits\nformat json\n\n\
+        record Row {\n  code: String(3)\n  amount: Decimal(5, 2)\n  whole: Decimal(5, 4)?\n  tag: String\n}\n\n\
+        record Out {\n  rows: [Row]\n  total: Decimal(4, 1)\n}\n";
+    let source = "use canonical.invoice.Invoice\nuse fixture.limits.Out\n\n\
+        mapping m(inv: Invoice) -> Out {\n\
+        \x20 rows = for l in inv.lines {\n\
+        \x20   code = l.uom\n\
+        \x20   amount = l.net_amount\n\
+        \x20   whole = l.quantity\n\
+        \x20   tag = required(l.po_number, \"no PO\")\n\
+        \x20 }\n\
+        \x20 total = round(sum(inv.lines, l => l.net_amount), 1)\n\
+        }\n";
+    let program = program_over("fixture.limits", LIMITS, source);
+    let compiled = program.compiled().unwrap();
+    let index = compiled.module.functions.iter().position(|f| f.name == "m").unwrap();
+    assert!(compiled.writing[index].is_some(), "the mapping is written directly");
+    let line = |uom: &str, quantity: &str, net: &str, po: Option<&str>| {
+        let po = po.map(|po| format!(r#","po_number":"{po}""#)).unwrap_or_default();
+        format!(
+            r#"{{"sku":"A","description":"d","quantity":{quantity},"uom":"{uom}","net_amount":{net},"tax":{{"category":"standard","rate":19}}{po}}}"#
+        )
+    };
+    let event = |lines: &[String]| {
+        format!(
+            r#"{{"id":"inv-1","number":"re-001","issued_on":"2025-03-01","currency":"EUR","supplier":{{"id":"SUP-1","name":"Acme","country":"DE"}},"lines":[{}]}}"#,
+            lines.join(",")
+        )
+    };
+    let good = event(&[
+        line("EA", "2", "12.5", Some("P1")),
+        line("H87", "3.000", "-1", Some("P2")),
+    ]);
+    assert_eq!(
+        both(&program, good.as_bytes()).unwrap(),
+        concat!(
+            r#"{"rows":[{"code":"EA","amount":12.50,"whole":2.0000,"tag":"P1"},"#,
+            r#"{"code":"H87","amount":-1.00,"whole":3.0000,"tag":"P2"}],"total":11.5}"#
+        )
+    );
+    // Each bad event, the error both engines give (its path and a word of
+    // its message).
+    let cases = [
+        // Too long a code, and no PO after it: the code's error.
+        (event(&[line("LONG", "1", "1", None)]), "rows[0].code", "at most 3"),
+        // Too long a code alone.
+        (event(&[line("LONG", "1", "1", Some("P"))]), "rows[0].code", "at most 3"),
+        // Too many digits for `Decimal(5, 4)`.
+        (event(&[line("EA", "12.5", "1", Some("P"))]), "rows[0].whole", "digits"),
+        // Too many digits for `Decimal(5, 2)`, in the second line.
+        (
+            event(&[line("EA", "1", "1", Some("P")), line("EA", "1", "1234.5", Some("P"))]),
+            "rows[1].amount",
+            "digits",
+        ),
+        // Only the total fails: 999.9 is the most `Decimal(4, 1)` holds.
+        (
+            event(&[line("EA", "1", "500", Some("P")), line("EA", "1", "500", Some("P"))]),
+            "total",
+            "digits",
+        ),
+        // Only the PO is missing.
+        (event(&[line("EA", "1", "1", None)]), "rows[0].tag", "no PO"),
+    ];
+    let Evaluator::Jit(instance) = program.evaluator(Engine::Jit, &HashMap::new(), HashMap::new()).unwrap() else {
+        panic!("a JIT evaluator");
+    };
+    for (input, path, word) in &cases {
+        let errors = both(&program, input.as_bytes()).unwrap_err();
+        assert_eq!(errors.len(), 1, "{input}: {errors:?}");
+        assert!(
+            errors[0].contains(path) && errors[0].to_lowercase().contains(&word.to_lowercase()),
+            "{input}: {errors:?}"
+        );
+        let event =
+            mapwright_compiler::wire::json_in::decode(&program.input, input.as_bytes(), DecodeOptions::default())
+                .unwrap();
+        let mut out = Vec::new();
+        assert!(
+            !instance.run_writing("m", &mut [event], &program.output, &mut out),
+            "{input}"
+        );
+        assert!(out.is_empty(), "{input}: a refused record writes nothing");
+    }
+}
+
+#[test]
 fn a_failure_no_single_value_explains_names_the_input_record() {
     // An overflow in an aggregate bound by `let`: no one input value and
     // no output field is to blame, so the error is the whole input

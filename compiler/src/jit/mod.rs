@@ -39,8 +39,10 @@
 //! variable holding the address of its value (an absent constant until
 //! it is set): a place in the input, a param or a constant is pointed to,
 //! not copied; a computed value stays in its expression's slot, which
-//! nothing writes again before the record ends. A field's check
-//! (`String(4)`, `Decimal(13, 2)`) runs when it is set
+//! nothing writes again before the record ends. A field's length,
+//! places and digits (`String(4)`, `Decimal(13, 2)`) are left to the
+//! encoder, which checks them again as it writes (a record it refuses
+//! fails the run, below); any other check runs when the field is set
 //! ([`rt::mw_check`]), as `mw_set_slot` runs it. When the block ends,
 //! [`rt::mw_write_record`] hands the field addresses to the JSON encoder's
 //! own record writer ([`crate::wire::json_out::encode_fields`]), so the

@@ -694,7 +694,8 @@ pub unsafe extern "C" fn mw_set_slot(
 }
 
 /// Checks `value` against check number `check` (a field of a record
-/// written directly, see [`mw_write_record`]).
+/// written directly, see [`mw_write_record`]: the checks the JSON encoder
+/// does not repeat).
 ///
 /// # Safety
 /// Called only by compiled code, under the contract above.
