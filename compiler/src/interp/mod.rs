@@ -204,9 +204,11 @@ const LINEAR_TABLE: usize = 16;
 /// through [`Tables::find`], so they agree on which entry a key reaches.
 #[derive(Debug, Default)]
 pub struct Tables {
-    external: HashMap<u32, HashMap<String, Value>>,
-    /// For inline tables with many entries: entry index by key.
-    inline: HashMap<u32, HashMap<KeyText, usize>>,
+    /// By table number: an external table's entries.
+    external: Vec<Option<HashMap<String, Value>>>,
+    /// By table number: for an inline table with many entries, entry
+    /// index by key.
+    inline: Vec<Option<HashMap<KeyText, usize>>>,
 }
 
 /// What a table lookup reached.
@@ -228,22 +230,21 @@ impl Tables {
     pub fn new(module: &Module, tables: HashMap<String, HashMap<String, Value>>) -> Tables {
         let mut out = Tables::default();
         let mut tables = tables;
-        for (index, table) in module.tables.iter().enumerate() {
-            if let Some(entries) = tables.remove(&table.name) {
-                out.external.insert(index as u32, entries);
-            }
-            if let Some(entries) = &table.entries
-                && entries.len() > LINEAR_TABLE
-            {
-                let mut by_key = HashMap::new();
-                for (position, (keys, _)) in entries.iter().enumerate() {
-                    for key in keys {
-                        // The first entry for a key wins, as in order.
-                        by_key.entry(KeyText::of(key)).or_insert(position);
+        for table in &module.tables {
+            out.external.push(tables.remove(&table.name));
+            out.inline.push(match &table.entries {
+                Some(entries) if entries.len() > LINEAR_TABLE => {
+                    let mut by_key = HashMap::new();
+                    for (position, (keys, _)) in entries.iter().enumerate() {
+                        for key in keys {
+                            // The first entry for a key wins, as in order.
+                            by_key.entry(KeyText::of(key)).or_insert(position);
+                        }
                     }
+                    Some(by_key)
                 }
-                out.inline.insert(index as u32, by_key);
-            }
+                _ => None,
+            });
         }
         out
     }
@@ -257,14 +258,15 @@ impl Tables {
         Ok(match &definition.entries {
             None => self
                 .external
-                .get(&table)
+                .get(table as usize)
+                .and_then(Option::as_ref)
                 .and_then(|entries| match key {
                     Value::Text(text) => entries.get(text.as_str()),
                     other => with_key_text(other, true, |text| entries.get(text)),
                 })
                 .map_or(Found::Absent, Found::Value),
             Some(entries) => {
-                let found = match self.inline.get(&table) {
+                let found = match self.inline.get(table as usize).and_then(Option::as_ref) {
                     Some(index) => with_key_text(key, false, |text| index.get(text).copied()),
                     None => entries
                         .iter()

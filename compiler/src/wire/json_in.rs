@@ -384,7 +384,7 @@ impl Seed<'_, '_, '_> {
             shape = inner;
         }
         match shape {
-            Shape::Enum(index) => self.ctx.shapes.enums.get(*index)?.by_name.get(text).copied(),
+            Shape::Enum(index) => self.ctx.shapes.enums.get(*index)?.variant_named(text),
             _ => None,
         }
     }
@@ -458,9 +458,9 @@ impl Seed<'_, '_, '_> {
                 let Some(def) = self.ctx.shapes.enums.get(*index) else {
                     return self.mismatch("text");
                 };
-                match def.by_name.get(text) {
+                match def.variant_named(text) {
                     Some(_) if self.read.is_none() => Value::Absent,
-                    Some(variant) => Value::Enum(*variant, recycle::text(text)),
+                    Some(variant) => Value::Enum(variant, recycle::text(text)),
                     None => {
                         let mut message = format!(
                             "{} is not a {}: expected one of {}",

@@ -317,6 +317,23 @@ pub struct EnumShape {
     pub by_name: HashMap<String, u32>,
 }
 
+impl EnumShape {
+    /// The index of the variant named `name`. Enums of up to 32 variants
+    /// are scanned (length first, then bytes), which beats hashing the
+    /// name of every value read; larger ones use the index.
+    pub fn variant_named(&self, name: &str) -> Option<u32> {
+        if self.variants.len() <= 32 {
+            let position = self
+                .variants
+                .iter()
+                .position(|variant| same_key(variant.as_bytes(), name.as_bytes()))?;
+            u32::try_from(position).ok()
+        } else {
+            self.by_name.get(name).copied()
+        }
+    }
+}
+
 /// Every shape reachable from one root record.
 #[derive(Clone, Debug)]
 pub struct Shapes {
