@@ -338,7 +338,13 @@ impl Seed<'_, '_, '_> {
     /// else (another shape, a check that fails, no buffer) goes through
     /// [`Seed::text_in`], which takes the buffer when it can.
     fn text_into(&self, text: &str, slot: &mut Value) {
-        if self.read.is_some() {
+        if self.read.is_none() {
+            // Read by nothing: a text that passes its checks leaves the
+            // slot absent, as it was.
+            if matches!(slot, Value::Absent) && self.plain_text(text) {
+                return;
+            }
+        } else {
             match slot {
                 Value::Text(buffer) if fits(buffer.capacity(), text.len()) && self.plain_text(text) => {
                     buffer.clear();

@@ -173,7 +173,11 @@ impl<'a> Reader<'a> {
             b'"' => {
                 self.pos = at + 1;
                 // Quotes are ASCII: both ends are character boundaries.
-                self.text.get(start..at).map(Cow::Borrowed)
+                // (`split_at_checked` is inlined; `get` with a range was
+                // an out-of-line call per string.)
+                let (before, _) = self.text.split_at_checked(at)?;
+                let (_, text) = before.split_at_checked(start)?;
+                Some(Cow::Borrowed(text))
             }
             b'\\' => {
                 // Of unknown length: the biggest kept buffer.
