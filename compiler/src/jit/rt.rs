@@ -274,9 +274,10 @@ fn take_frame() -> Frame {
 
 fn give_frame(mut frame: Frame) {
     // The slots' values are the record's temporaries: their buffers are
-    // kept for the next record.
-    for value in frame.slots.drain(..) {
-        recycle::recycle(value);
+    // kept for the next record. The slots stay, absent, so the next call
+    // of a body of as many finds them ready.
+    for value in &mut frame.slots {
+        recycle::recycle(std::mem::take(value));
     }
     frame.folds.clear();
     POOL.with(|pool| {

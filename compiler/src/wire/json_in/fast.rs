@@ -100,7 +100,9 @@ impl<'a> Reader<'a> {
         self.bytes.get(self.pos).copied()
     }
 
-    /// The next byte after whitespace, consumed.
+    /// The next byte after whitespace, consumed. Inlined: it is called
+    /// three times per field.
+    #[inline(always)]
     fn next_token(&mut self) -> Option<u8> {
         self.whitespace();
         let byte = self.peek()?;
