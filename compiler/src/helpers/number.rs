@@ -416,7 +416,14 @@ pub const DECIMAL_TEXT: usize = 40;
 /// one per decimal field of every record.
 pub fn decimal_text(value: Decimal, buffer: &mut [u8; DECIMAL_TEXT]) -> &str {
     let mut digits = itoa::Buffer::new();
-    let digits = digits.format(value.mantissa().unsigned_abs()).as_bytes();
+    let mantissa = value.mantissa().unsigned_abs();
+    // Nearly every amount fits a `u64`, whose digits come without 128-bit
+    // division.
+    let digits = match u64::try_from(mantissa) {
+        Ok(small) => digits.format(small),
+        Err(_) => digits.format(mantissa),
+    }
+    .as_bytes();
     let scale = value.scale() as usize;
     let mut len = 0;
     let mut push = |bytes: &[u8]| {

@@ -79,6 +79,7 @@ impl<'a> Encoder<'a> {
         self.errors.push(MappingError::output(path.text(), message));
     }
 
+    #[inline(always)]
     fn string(&mut self, text: &str, path: &Node<'_>) {
         // Most text needs no escaping: written as it is. Otherwise
         // serde_json escapes quotes, backslashes and control characters
@@ -163,6 +164,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes a field's key, escaped once when the shapes were built.
+    #[inline(always)]
     fn key(&mut self, first: &mut bool, field: &FieldShape) {
         if !*first {
             self.out.push(b',');
@@ -171,6 +173,7 @@ impl<'a> Encoder<'a> {
         self.out.extend_from_slice(field.json_key.as_bytes());
     }
 
+    #[inline(always)]
     fn field(&mut self, field: &FieldShape, value: &Value, path: &Node<'_>) {
         match (&field.shape, field.wire) {
             (Shape::List(element), Wire::ODataResults) => {
