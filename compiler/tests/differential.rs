@@ -825,12 +825,16 @@ impl Gen {
     }
 }
 
-/// `least` to `least + spread - 1` fields of random types.
+/// `least` to `least + spread - 1` fields of random types. Their names
+/// (`stem`, a random middle, their position) are of every length the
+/// decoder matches keys by differently, up to and past 8 and 16 bytes
+/// with the closing quote, and share their first bytes.
 fn fields(rng: &mut Rng, stem: &str, least: usize, spread: usize, optional_percent: u64) -> Vec<Field> {
+    const MIDDLES: [&str; 4] = ["", "_field", "_longer_one", "_a_much_longer_name"];
     let count = least + rng.below(spread);
     (0..count)
         .map(|i| Field {
-            name: format!("{stem}{i}"),
+            name: format!("{stem}{}{i}", rng.pick(&MIDDLES)),
             ty: *rng.pick(&SCALARS),
             optional: rng.chance(optional_percent),
         })
