@@ -110,11 +110,8 @@ pub enum Step<'a> {
 /// where a string ends.
 pub fn json_special(bytes: &[u8]) -> Option<usize> {
     let mut offset = 0;
-    while let Some(word) = bytes
-        .get(offset..offset + 8)
-        .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
-    {
-        let marks = special_marks(u64::from_le_bytes(word));
+    while let Some(word) = word_at(bytes, offset) {
+        let marks = special_marks(word);
         if marks != 0 {
             return Some(offset + (marks.trailing_zeros() / 8) as usize);
         }
@@ -138,6 +135,14 @@ pub fn json_special(bytes: &[u8]) -> Option<usize> {
     };
     let marks = special_marks(u64::from_le_bytes(word));
     (marks != 0).then(|| start + (marks.trailing_zeros() / 8) as usize)
+}
+
+/// The 8 bytes of `bytes` from `at` as a little-endian word, when it has
+/// them.
+#[inline(always)]
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk = bytes.get(at..)?.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*chunk))
 }
 
 /// The high bit of each byte of `word` (little-endian) from the first

@@ -3,6 +3,7 @@
 //! mapping from the type store so decoding and encoding never look names up
 //! in the workspace.
 
+use super::word_at;
 use crate::resolve::annotations::FormatInfo;
 use crate::syntax::ast::{Annotation, Literal};
 use crate::types::{EnumId, ModuleId, RecordId, Ty, TypeStore};
@@ -165,7 +166,7 @@ pub struct RecordShape {
 /// A field's key, quoted at its end, as it lies in a JSON text when it
 /// is written without escapes: its first (up to) 8 bytes as a word with
 /// a mask, its last 8 as a word (keys of 9 to 16 bytes), and its bytes
-/// (longer keys). `length` 0 for a key that cannot be matched so (one
+/// (longer keys). No bytes for a key that cannot be matched so (one
 /// with bytes JSON must escape, or the token serde_json uses for
 /// numbers).
 #[derive(Clone, Debug, Default)]
@@ -173,7 +174,6 @@ struct KeyBytes {
     head: u64,
     mask: u64,
     tail: u64,
-    length: usize,
     quoted: Box<[u8]>,
 }
 
@@ -198,7 +198,6 @@ impl KeyBytes {
                 .checked_sub(8)
                 .and_then(|at| word_at(&quoted, at))
                 .unwrap_or(0),
-            length: quoted.len(),
             quoted: quoted.into_boxed_slice(),
         }
     }
@@ -206,14 +205,15 @@ impl KeyBytes {
     /// Whether `text`, whose first word is `word`, starts with the key.
     #[inline(always)]
     fn starts(&self, text: &[u8], word: u64) -> bool {
-        if self.length == 0 || word & self.mask != self.head {
+        let length = self.quoted.len();
+        if length == 0 || word & self.mask != self.head {
             return false;
         }
-        match self.length {
+        match length {
             0..=8 => true,
             // The last word, overlapping the first.
-            9..=16 => word_at(text, self.length - 8) == Some(self.tail),
-            _ => text.get(..self.length) == Some(&self.quoted[..]),
+            9..=16 => word_at(text, length - 8) == Some(self.tail),
+            _ => text.get(..length) == Some(&self.quoted[..]),
         }
     }
 }
@@ -254,7 +254,7 @@ impl RecordShape {
             }
             let key = self.keys.get(at)?;
             if key.starts(text, word) {
-                return Some((at, key.length));
+                return Some((at, key.quoted.len()));
             }
             at += 1;
         }
@@ -277,12 +277,6 @@ impl RecordShape {
     }
 }
 
-/// The 8 bytes of `bytes` from `at` as a word, when it has them.
-fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
-    let chunk = bytes.get(at..)?.first_chunk::<8>()?;
-    Some(u64::from_le_bytes(*chunk))
-}
-
 /// Whether two keys are the same bytes: keys are short, so up to 16
 /// bytes are compared byte by byte or as two (overlapping) words, with
 /// no call.
@@ -290,17 +284,11 @@ fn same_key(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let word = |bytes: &[u8], at: usize| {
-        bytes
-            .get(at..at + 8)
-            .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
-            .map(u64::from_le_bytes)
-    };
     match a.len() {
         0..8 => a.iter().zip(b).all(|(x, y)| x == y),
         8..=16 => {
             let last = a.len() - 8;
-            word(a, 0) == word(b, 0) && word(a, last) == word(b, last)
+            word_at(a, 0) == word_at(b, 0) && word_at(a, last) == word_at(b, last)
         }
         _ => a == b,
     }
